@@ -1,0 +1,89 @@
+"""load -> validate -> reason -> snapshot. The one pipeline behind `kg build` and the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdflib import Graph
+
+from kg.config import Settings
+from kg.load import LoadedGraphs, load_shapes, load_sources, turtle_files
+from kg.reason import infer
+from kg.report import ValidationReport
+from kg.snapshot import Snapshot, input_hash, write_snapshot
+from kg.validate import validate
+
+
+class BuildFailed(Exception):
+    """The data does not conform; the report says why. The previous snapshot stays current."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        super().__init__(f"validation failed with {len(report.at_least('Violation'))} violation(s)")
+        self.report = report
+
+
+@dataclass
+class Pipeline:
+    """The stages' results, kept so that callers (validate, build, tests) share one load."""
+
+    settings: Settings
+    loaded: LoadedGraphs
+    shapes: Graph
+
+    @classmethod
+    def load(cls, settings: Settings) -> "Pipeline":
+        return cls(settings, load_sources(settings), load_shapes(settings))
+
+    @property
+    def ontology(self) -> Graph:
+        return self.loaded.graphs[self.settings.ontology_graph]
+
+    @property
+    def data_graphs(self) -> list[str]:
+        return [iri for iri in self.loaded.graphs if iri != self.settings.ontology_graph]
+
+    def asserted_data(self) -> Graph:
+        return self.loaded.union(self.data_graphs)
+
+    def validate(self) -> ValidationReport:
+        return validate(self.asserted_data(), self.shapes, self.ontology)
+
+    def infer(self) -> Graph:
+        return infer(self.loaded.union())
+
+
+def input_files(settings: Settings) -> list[Path]:
+    return [p for folder in (settings.ontology_dir, settings.data_dir, settings.shapes_dir) for p in turtle_files(folder)]
+
+
+def build(settings: Settings) -> tuple[Snapshot, ValidationReport]:
+    """Build a snapshot, or raise BuildFailed / TurtleSyntaxError / InconsistentGraph without touching `current`."""
+    pipeline = Pipeline.load(settings)
+    report = pipeline.validate()
+    if not report.conforms:
+        raise BuildFailed(report)
+    inferred = pipeline.infer()
+    graphs = {**pipeline.loaded.graphs, settings.inferred_graph: inferred}
+    files = pipeline.loaded.files
+    manifest = {
+        "base_iri": settings.base_iri,
+        "ontology_graph": settings.ontology_graph,
+        "inferred_graph": settings.inferred_graph,
+        "input_hash": input_hash({_relative(p, settings): p for p in input_files(settings)}),
+        "graphs": {
+            iri: {"files": [_relative(p, settings) for p in files.get(iri, [])]} for iri in graphs
+        },
+        "validation": {"conforms": True, "warnings": len(report.results)},
+    }
+    snapshot = write_snapshot(settings.build_dir, graphs, manifest, keep=settings.keep_snapshots)
+    return snapshot, report
+
+
+def _relative(path: Path, settings: Settings) -> str:
+    """A path as it reads from the project root (the folder holding ``data/``)."""
+    base = settings.data_dir.parent.resolve()
+    try:
+        return str(path.resolve().relative_to(base))
+    except ValueError:
+        return str(path)

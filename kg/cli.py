@@ -1,0 +1,107 @@
+"""The `kg` command: thin commands over the functions the tests call.
+
+Exit codes (documented in the README):
+  0  success / the data conforms
+  1  the data has violations (validate, build)
+  2  unreadable input: a Turtle syntax error, a SPARQL syntax error, an inconsistent graph
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from kg.build import BuildFailed, Pipeline, build
+from kg.config import Settings, load_settings
+from kg.load import TurtleSyntaxError
+from kg.reason import InconsistentGraph
+from kg.results import RESULT_FORMATS, serialize
+from kg.snapshot import Snapshot
+from kg.stats import compute
+from kg.store import GraphStore, Scope
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = load_settings({"root": args.root})
+    try:
+        return args.command(settings, args)
+    except TurtleSyntaxError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except InconsistentGraph as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
+    report = Pipeline.load(settings).validate()
+    sys.stdout.write(report.to_json() + "\n" if args.format == "json" else report.to_text())
+    return EXIT_OK if report.conforms else EXIT_VIOLATIONS
+
+
+def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        snapshot, _report = build(settings)
+    except BuildFailed as failure:
+        sys.stderr.write(failure.report.to_text())
+        print(f"error: build failed, {failure}; the previous snapshot (if any) is still current", file=sys.stderr)
+        return EXIT_VIOLATIONS
+    print(f"built {snapshot.path} ({snapshot.manifest['total_triples']} triples in {len(snapshot.manifest['graphs'])} graphs)")
+    return EXIT_OK
+
+
+def current_store(settings: Settings) -> GraphStore:
+    """The last good snapshot, built first if there is none yet."""
+    if not settings.current_snapshot.exists():
+        print("no snapshot yet: building one", file=sys.stderr)
+        build(settings)
+    return GraphStore(Snapshot.open(settings.current_snapshot))
+
+
+def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.sparql == "-" else args.sparql
+    store = current_store(settings)
+    try:
+        result = store.query(text, Scope(args.graphs))
+        output = serialize(result, args.format)
+    except SyntaxError as error:
+        print(f"error: invalid SPARQL: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    sys.stdout.buffer.write(output)
+    return EXIT_OK
+
+
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    sys.stdout.write(compute(current_store(settings)).to_text())
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kg", description="Build, check and query the Integrating Cities Knowledge Graph.")
+    parser.add_argument("--root", help="project folder with ontology/, data/, shapes/ (default: current folder or the checkout)")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = commands.add_parser("validate", help="check the data against the shapes and the ontology (exit 1 on violations)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(command=cmd_validate)
+
+    p = commands.add_parser("build", help="load, validate, reason and write a snapshot; a failed build keeps the last good one")
+    p.set_defaults(command=cmd_build)
+
+    p = commands.add_parser("query", help="run a SPARQL query over the current snapshot (asserted + inferred by default)")
+    p.add_argument("sparql", help="the query text, or - to read it from standard input")
+    p.add_argument("--format", choices=["table", *RESULT_FORMATS], default="table")
+    p.add_argument("--graphs", choices=[s.value for s in Scope], default=Scope.ALL.value, help="which graphs form the default graph")
+    p.set_defaults(command=cmd_query)
+
+    p = commands.add_parser("stats", help="triples per graph and instances per class of the current snapshot")
+    p.set_defaults(command=cmd_stats)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Every setting of the knowledge graph in one place.
+
+Settings are declared as data (each field carries its help text) so that the CLI, the README
+and the tests can enumerate them; nothing is read from the environment at import time.
+Override any field with an environment variable ``KG_<FIELD NAME IN CAPITALS>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The persistent base of every IRI we mint. Ontology terms live under ``def/``, instances under
+#: ``id/``, named graphs under ``graph/``. Published IRIs never change.
+BASE_IRI = "https://w3id.org/integrating-cities/"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths, IRIs and limits. Build one with :func:`load_settings`."""
+
+    base_iri: str = field(default=BASE_IRI, metadata={"help": "Persistent base of all minted IRIs"})
+    root: Path = field(default_factory=lambda: default_root(), metadata={"help": "Project folder holding ontology/, data/, shapes/ and queries/ (default: the current folder if it has them, else the package's checkout)"})
+    build_dir_name: str = field(default="build", metadata={"help": "Where `kg build` writes snapshots, relative to root or absolute; `current` links to the last good one"})
+    keep_snapshots: int = field(default=3, metadata={"help": "How many snapshots to keep in the build folder"})
+
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.root / "shapes"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / self.build_dir_name
+
+    @property
+    def ontology_iri(self) -> str:
+        return self.base_iri + "def"
+
+    @property
+    def vocab_namespace(self) -> str:
+        return self.base_iri + "def/"
+
+    @property
+    def instance_namespace(self) -> str:
+        return self.base_iri + "id/"
+
+    @property
+    def graph_namespace(self) -> str:
+        return self.base_iri + "graph/"
+
+    def graph_iri(self, name: str) -> str:
+        """The named graph for a data file stem, or for ``ontology`` / ``inferred``."""
+        return self.graph_namespace + name
+
+    @property
+    def ontology_graph(self) -> str:
+        return self.graph_iri("ontology")
+
+    @property
+    def inferred_graph(self) -> str:
+        return self.graph_iri("inferred")
+
+    @property
+    def current_snapshot(self) -> Path:
+        return self.build_dir / "current"
+
+
+def default_root() -> Path:
+    """The current folder when it is a project checkout, so `kg` works on a copy of the data too."""
+    cwd = Path.cwd()
+    return cwd if (cwd / "ontology").is_dir() and (cwd / "data").is_dir() else PROJECT_ROOT
+
+
+def _coerce(kind: Any, raw: str) -> Any:
+    if kind in (Path, "Path"):
+        return Path(raw)
+    if kind in (int, "int"):
+        return int(raw)
+    if kind in (float, "float"):
+        return float(raw)
+    return raw
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then ``KG_*`` environment variables, then explicit overrides (tests, CLI flags)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        env_name = "KG_" + f.name.upper()
+        if env_name in environ:
+            values[f.name] = _coerce(f.type, environ[env_name])
+    types = {f.name: f.type for f in dataclasses.fields(Settings)}
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = _coerce(types[name], value) if isinstance(value, str) else value
+    return Settings(**values)

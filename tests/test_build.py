@@ -1,0 +1,68 @@
+"""The build writes a complete snapshot and never replaces a good one with a bad one."""
+
+from __future__ import annotations
+
+import json
+
+import pyoxigraph as ox
+import pytest
+
+from kg.build import BuildFailed, build
+from kg.cli import main
+from kg.snapshot import Snapshot
+
+
+def test_manifest_counts_match_the_snapshot(snapshot, store):
+    graphs = snapshot.manifest["graphs"]
+    for iri, info in graphs.items():
+        count = next(iter(store.store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}")))["n"]
+        assert int(count.value) == info["triples"], iri
+    assert snapshot.manifest["total_triples"] == sum(i["triples"] for i in graphs.values()) == len(store)
+    assert snapshot.manifest["inferred_graph"] in graphs and snapshot.manifest["ontology_graph"] in graphs
+
+
+def test_manifest_names_the_file_behind_each_graph(snapshot, shipped):
+    for path in shipped.data_dir.glob("*.ttl"):
+        assert snapshot.manifest["graphs"][shipped.graph_iri(path.stem)]["files"] == [f"data/{path.name}"]
+
+
+def test_snapshot_is_valid_nquads(snapshot):
+    quads = list(ox.parse(path=str(snapshot.dataset_file), format=ox.RdfFormat.N_QUADS))
+    assert len(quads) == snapshot.manifest["total_triples"]
+
+
+def test_equal_inputs_give_equal_hashes_and_datasets(project):
+    first, _ = build(project)
+    first_bytes = first.dataset_file.read_bytes()
+    second, _ = build(project)
+    assert first.manifest["input_hash"] == second.manifest["input_hash"]
+    assert first.path != second.path
+    assert Snapshot.open(project.current_snapshot).path == second.path
+    # Blank-node labels differ between parses; everything else is byte-identical once they are masked.
+    mask = lambda data: sorted(line.split(b"_:")[0] for line in data.splitlines())
+    assert mask(first_bytes) == mask(second.dataset_file.read_bytes())
+
+
+def test_failed_build_keeps_the_last_good_snapshot(project, capsys):
+    good, _ = build(project)
+    events = project.data_dir / "integrating-cities-home.ttl"
+    events.write_text(events.read_text(encoding="utf-8") + "\nevent:integrating-cities-iii ic:editionNumbr 3 .\n", encoding="utf-8")
+    with pytest.raises(BuildFailed):
+        build(project)
+    assert main(["--root", str(project.root), "build"]) == 1
+    assert "previous snapshot" in capsys.readouterr().err
+    assert Snapshot.open(project.current_snapshot).path == good.path
+    assert [p.name for p in project.build_dir.iterdir() if p.name.startswith(".")] == []
+
+
+def test_old_snapshots_are_pruned(project):
+    for _ in range(project.keep_snapshots + 2):
+        build(project)
+    kept = [p for p in project.build_dir.iterdir() if p.is_dir() and not p.is_symlink()]
+    assert len(kept) == project.keep_snapshots
+
+
+def test_manifest_is_json_with_versions(snapshot):
+    manifest = json.loads((snapshot.path / "manifest.json").read_text())
+    assert set(manifest["versions"]) == {"rdflib", "owlrl", "pyshacl", "pyoxigraph"}
+    assert manifest["validation"]["conforms"] is True

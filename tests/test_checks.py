@@ -1,0 +1,29 @@
+"""Terms the ontology does not define are violations, not new IRIs."""
+
+from __future__ import annotations
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import RDF, RDFS
+
+from kg.checks import undefined_terms
+from kg.load import new_graph
+from kg.namespaces import IC
+
+BERLIN = URIRef("https://w3id.org/integrating-cities/id/city/berlin")
+
+
+def test_shipped_data_uses_only_defined_terms(pipeline):
+    assert undefined_terms(pipeline.asserted_data(), pipeline.ontology) == []
+
+
+def test_typo_in_class_property_and_foreign_term(pipeline):
+    data = new_graph()
+    data.add((BERLIN, RDF.type, IC.Cty))
+    data.add((BERLIN, IC.locaton, BERLIN))
+    data.add((BERLIN, URIRef(str(RDFS) + "lable"), Literal("Berlin", lang="en")))
+    found = {(v.path, v.value) for v in undefined_terms(data, pipeline.ontology)}
+    assert found == {
+        (str(RDF.type), str(IC.Cty)),
+        (str(IC.locaton), None),
+        (str(RDFS) + "lable", None),
+    }

@@ -1,0 +1,64 @@
+"""The `kg` command: exit codes, output formats other tools can read."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from kg.cli import main
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_validate_shipped_data_conforms(shipped, capsys):
+    code, out, _ = run(capsys, "--root", str(shipped.root), "validate")
+    assert code == 0 and out.startswith("Conforms")
+
+
+def test_validate_json_lists_results(project, capsys):
+    path = project.data_dir / "integrating-cities-home.ttl"
+    path.write_text(path.read_text(encoding="utf-8") + "\ncity:berlin ic:locaton city:berlin .\n", encoding="utf-8")
+    code, out, _ = run(capsys, "--root", str(project.root), "validate", "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and report["conforms"] is False
+    assert any(r["component"] == "kg:UndefinedTerm" and r["path"].endswith("def/locaton") for r in report["results"])
+
+
+def test_query_json_is_standard_sparql_results(project, capsys):
+    query = "SELECT ?city WHERE { event:integrating-cities-iii ic:location ?city }"
+    code, out, _ = run(capsys, "--root", str(project.root), "query", query, "--format", "json")
+    results = json.loads(out)
+    assert code == 0
+    assert results["head"]["vars"] == ["city"]
+    assert results["results"]["bindings"] == [{"city": {"type": "uri", "value": "https://w3id.org/integrating-cities/id/city/berlin"}}]
+
+
+def test_query_csv_and_table(project, capsys):
+    query = "SELECT ?n WHERE { event:integrating-cities-iv ic:editionNumber ?n }"
+    _, out, _ = run(capsys, "--root", str(project.root), "query", query, "--format", "csv")
+    assert list(csv.reader(io.StringIO(out))) == [["n"], ["4"]]
+    _, out, _ = run(capsys, "--root", str(project.root), "query", query)
+    assert out.splitlines()[0].strip() == "n" and "(1 row)" in out
+
+
+def test_query_scopes_asserted_and_inferred(project, capsys):
+    query = "ASK { city:berlin a schema:City }"
+    assert run(capsys, "--root", str(project.root), "query", query, "--graphs", "inferred")[1] == "true\n"
+    assert run(capsys, "--root", str(project.root), "query", query, "--graphs", "asserted")[1] == "false\n"
+
+
+def test_invalid_query_exits_2_with_position(project, capsys):
+    code, out, err = run(capsys, "--root", str(project.root), "query", "SELECT ?x WHERE { ?x")
+    assert code == 2 and out == ""
+    assert "error: invalid SPARQL: error at 1:21:" in err and "Traceback" not in err
+
+
+def test_stats_counts_graphs_and_classes(project, capsys):
+    code, out, _ = run(capsys, "--root", str(project.root), "stats")
+    assert code == 0
+    assert "graph/inferred" in out and "Conference" in out
