@@ -24,6 +24,7 @@ from kg.load import to_oxigraph
 
 DATASET_FILE = "dataset.nq"
 MANIFEST_FILE = "manifest.json"
+STORE_DIR = "store"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class Snapshot:
     @property
     def dataset_file(self) -> Path:
         return self.path / DATASET_FILE
+
+    @property
+    def store_dir(self) -> Path:
+        """An Oxigraph on-disk store of the same quads, which servers open read-only without parsing."""
+        return self.path / STORE_DIR
 
     @classmethod
     def open(cls, path: Path) -> "Snapshot":
@@ -82,6 +88,7 @@ def write_snapshot(build_dir: Path, graphs: dict[str, Graph], manifest: dict[str
             "graphs": {iri: {**manifest.get("graphs", {}).get(iri, {}), "triples": len(g)} for iri, g in sorted(graphs.items())},
             "total_triples": sum(len(g) for g in graphs.values()),
         }
+        _write_store(staging / DATASET_FILE, staging / STORE_DIR, manifest["inferred_graph"])
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         staging.rename(final)
     except BaseException:
@@ -93,6 +100,36 @@ def write_snapshot(build_dir: Path, graphs: dict[str, Graph], manifest: dict[str
     os.replace(tmp_link, link)
     _prune(build_dir, keep=keep, protect=final)
     return Snapshot.open(link)
+
+
+#: Hidden graph holding the union of the asserted graphs, each triple once (see :func:`_write_store`).
+ASSERTED_UNION = ox.NamedNode("urn:x-kg:asserted-union")
+
+
+def _write_store(dataset: Path, target: Path, inferred_graph: str) -> None:
+    """Load the quads, and materialise the unions a query's default graph can be.
+
+    Oxigraph's union default graph keeps a triple once per graph it is in, so a fact stated by two
+    sources would be counted twice. SPARQL's default graph is an RDF merge, a set: so the store's real
+    default graph is filled with the distinct triples of all graphs, and a hidden graph with those of
+    the asserted graphs.
+    """
+    store = ox.Store(str(target))
+    store.bulk_load(path=str(dataset), format=ox.RdfFormat.N_QUADS)
+    inferred = ox.NamedNode(inferred_graph)
+    store.bulk_extend(
+        ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
+        for q in store.quads_for_pattern(None, None, None)
+        if q.graph_name != ox.DefaultGraph()
+    )
+    store.bulk_extend(
+        ox.Quad(q.subject, q.predicate, q.object, ASSERTED_UNION)
+        for q in store.quads_for_pattern(None, None, None)
+        if isinstance(q.graph_name, ox.NamedNode) and q.graph_name not in (inferred, ASSERTED_UNION)
+    )
+    store.optimize()
+    store.flush()
+    del store
 
 
 def _versions() -> dict[str, str]:
