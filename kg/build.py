@@ -53,8 +53,10 @@ class Pipeline:
         return infer(self.loaded.union())
 
 
-def input_files(settings: Settings) -> list[Path]:
-    return [p for folder in (settings.ontology_dir, settings.data_dir, settings.shapes_dir) for p in turtle_files(folder)]
+def inputs_hash(settings: Settings) -> str:
+    """The hash of every file a build reads, by its path from the project root."""
+    files = [p for folder in (settings.ontology_dir, settings.data_dir, settings.shapes_dir) for p in turtle_files(folder)]
+    return input_hash({_relative(p, settings): p for p in files})
 
 
 def build(settings: Settings) -> tuple[Snapshot, ValidationReport]:
@@ -70,7 +72,7 @@ def build(settings: Settings) -> tuple[Snapshot, ValidationReport]:
         "base_iri": settings.base_iri,
         "ontology_graph": settings.ontology_graph,
         "inferred_graph": settings.inferred_graph,
-        "input_hash": input_hash({_relative(p, settings): p for p in input_files(settings)}),
+        "input_hash": inputs_hash(settings),
         "graphs": {
             iri: {"files": [_relative(p, settings) for p in files.get(iri, [])]} for iri in graphs
         },

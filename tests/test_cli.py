@@ -6,7 +6,16 @@ import csv
 import io
 import json
 
+import pytest
+
 from kg.cli import main
+
+
+@pytest.fixture
+def built(shipped, snapshot, monkeypatch):
+    """The shipped project, with `kg` pointed at the session's snapshot so no test rebuilds it."""
+    monkeypatch.setenv("KG_BUILD_DIR_NAME", str(shipped.build_dir))
+    return shipped
 
 
 def run(capsys, *args):
@@ -29,36 +38,36 @@ def test_validate_json_lists_results(project, capsys):
     assert any(r["component"] == "kg:UndefinedTerm" and r["path"].endswith("def/locaton") for r in report["results"])
 
 
-def test_query_json_is_standard_sparql_results(project, capsys):
+def test_query_json_is_standard_sparql_results(built, capsys):
     query = "SELECT ?city WHERE { event:integrating-cities-iii ic:location ?city }"
-    code, out, _ = run(capsys, "--root", str(project.root), "query", query, "--format", "json")
+    code, out, _ = run(capsys, "--root", str(built.root), "query", query, "--format", "json")
     results = json.loads(out)
     assert code == 0
     assert results["head"]["vars"] == ["city"]
     assert results["results"]["bindings"] == [{"city": {"type": "uri", "value": "https://w3id.org/integrating-cities/id/city/berlin"}}]
 
 
-def test_query_csv_and_table(project, capsys):
+def test_query_csv_and_table(built, capsys):
     query = "SELECT ?n WHERE { event:integrating-cities-iv ic:editionNumber ?n }"
-    _, out, _ = run(capsys, "--root", str(project.root), "query", query, "--format", "csv")
+    _, out, _ = run(capsys, "--root", str(built.root), "query", query, "--format", "csv")
     assert list(csv.reader(io.StringIO(out))) == [["n"], ["4"]]
-    _, out, _ = run(capsys, "--root", str(project.root), "query", query)
+    _, out, _ = run(capsys, "--root", str(built.root), "query", query)
     assert out.splitlines()[0].strip() == "n" and "(1 row)" in out
 
 
-def test_query_scopes_asserted_and_inferred(project, capsys):
+def test_query_scopes_asserted_and_inferred(built, capsys):
     query = "ASK { city:berlin a schema:City }"
-    assert run(capsys, "--root", str(project.root), "query", query, "--graphs", "inferred")[1] == "true\n"
-    assert run(capsys, "--root", str(project.root), "query", query, "--graphs", "asserted")[1] == "false\n"
+    assert run(capsys, "--root", str(built.root), "query", query, "--graphs", "inferred")[1] == "true\n"
+    assert run(capsys, "--root", str(built.root), "query", query, "--graphs", "asserted")[1] == "false\n"
 
 
-def test_invalid_query_exits_2_with_position(project, capsys):
-    code, out, err = run(capsys, "--root", str(project.root), "query", "SELECT ?x WHERE { ?x")
+def test_invalid_query_exits_2_with_position(built, capsys):
+    code, out, err = run(capsys, "--root", str(built.root), "query", "SELECT ?x WHERE { ?x")
     assert code == 2 and out == ""
     assert "error: invalid SPARQL: error at 1:21:" in err and "Traceback" not in err
 
 
-def test_stats_counts_graphs_and_classes(project, capsys):
-    code, out, _ = run(capsys, "--root", str(project.root), "stats")
+def test_stats_counts_graphs_and_classes(built, capsys):
+    code, out, _ = run(capsys, "--root", str(built.root), "stats")
     assert code == 0
     assert "graph/inferred" in out and "Conference" in out
