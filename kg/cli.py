@@ -80,6 +80,24 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve the current snapshot (built first if there is none) with waitress, a production WSGI server."""
+    import logging
+
+    from waitress import serve
+
+    from kg.web import create_app
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = load_settings({"root": settings.root, **overrides})
+    current_store(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = create_app(settings)
+    print(f"serving {settings.current_snapshot.resolve().name} on http://{settings.host}:{settings.port}/sparql", file=sys.stderr)
+    serve(app, host=settings.host, port=settings.port, threads=settings.http_threads, ident="integrating-cities-kg")
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kg", description="Build, check and query the Integrating Cities Knowledge Graph.")
     parser.add_argument("--root", help="project folder with ontology/, data/, shapes/ (default: current folder or the checkout)")
@@ -97,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", *RESULT_FORMATS], default="table")
     p.add_argument("--graphs", choices=[s.value for s in Scope], default=Scope.ALL.value, help="which graphs form the default graph")
     p.set_defaults(command=cmd_query)
+
+    p = commands.add_parser("serve", help="serve the SPARQL endpoint and query editor over the current snapshot")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1; KG_HOST)")
+    p.add_argument("--port", type=int, help="port to listen on (default 8000; KG_PORT)")
+    p.set_defaults(command=cmd_serve)
 
     p = commands.add_parser("stats", help="triples per graph and instances per class of the current snapshot")
     p.set_defaults(command=cmd_stats)

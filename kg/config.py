@@ -28,6 +28,16 @@ class Settings:
     root: Path = field(default_factory=lambda: default_root(), metadata={"help": "Project folder holding ontology/, data/, shapes/ and queries/ (default: the current folder if it has them, else the package's checkout)"})
     build_dir_name: str = field(default="build", metadata={"help": "Where `kg build` writes snapshots, relative to root or absolute; `current` links to the last good one"})
     keep_snapshots: int = field(default=3, metadata={"help": "How many snapshots to keep in the build folder"})
+    host: str = field(default="127.0.0.1", metadata={"help": "Address `kg serve` listens on"})
+    port: int = field(default=8000, metadata={"help": "Port `kg serve` listens on"})
+    http_threads: int = field(default=16, metadata={"help": "Threads of the WSGI server answering HTTP requests"})
+    query_workers: int = field(default=2, metadata={"help": "Worker processes that run SPARQL queries (a timed-out worker is replaced)"})
+    query_timeout_s: float = field(default=30.0, metadata={"help": "Stop a SPARQL query after this many seconds (answered 503)"})
+    queue_timeout_s: float = field(default=60.0, metadata={"help": "How long a request waits for a free query worker before 503"})
+    max_rows: int = field(default=10000, metadata={"help": "Most result rows (or triples) returned; a cut is announced in the KG-Result-Truncated header"})
+    max_request_bytes: int = field(default=1_000_000, metadata={"help": "Largest request body accepted (413 above)"})
+    max_query_depth: int = field(default=64, metadata={"help": "Deepest nesting of groups a query may have (400 above)"})
+    service_allowlist: str = field(default="", metadata={"help": "Space-separated endpoint IRIs that SERVICE may call; empty: SERVICE is refused"})
 
     @property
     def ontology_dir(self) -> Path:
@@ -76,6 +86,10 @@ class Settings:
     @property
     def inferred_graph(self) -> str:
         return self.graph_iri("inferred")
+
+    @property
+    def allowed_services(self) -> frozenset[str]:
+        return frozenset(self.service_allowlist.split())
 
     @property
     def current_snapshot(self) -> Path:

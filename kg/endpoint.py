@@ -1,0 +1,99 @@
+"""The query side of the SPARQL endpoint, independent of HTTP: refuse, pick a format, run, count.
+
+The Flask blueprint turns a request into a :class:`ProtocolRequest` and this module's answer into a
+response, so every decision here is testable without a server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from kg.config import Settings
+from kg.executor import QueryJob, QueryOutcome, QueryPool
+from kg.formats import BY_FORM, BY_NAME, MEDIA_ALIASES, Format
+from kg.metrics import Metrics
+from kg.snapshot import Snapshot
+from kg.sparql import QueryRefused, analyse, check
+
+
+@dataclass(frozen=True)
+class ProtocolRequest:
+    """A query operation as the SPARQL protocol defines it, after decoding."""
+
+    query: str
+    default_graph_uris: tuple[str, ...] = ()
+    named_graph_uris: tuple[str, ...] = ()
+    format: str | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request that passed every check, with its job and the format chosen."""
+
+    job: QueryJob
+    format: Format
+    etag: str
+
+
+class Endpoint:
+    """Owns the snapshot's worker pool; one per application."""
+
+    def __init__(self, settings: Settings, snapshot: Snapshot) -> None:
+        self.settings = settings
+        self.snapshot = snapshot
+        self.published_graphs = frozenset(snapshot.manifest["graphs"])
+        self.metrics = Metrics()
+        self.pool = QueryPool(snapshot.store_dir, settings.query_workers, settings.queue_timeout_s)
+
+    def prepare(self, request: ProtocolRequest, accept_best_match) -> Prepared:
+        """Check the query and choose its format; raise QueryRefused (with an HTTP status) if we will not run it.
+
+        ``accept_best_match(candidates)`` returns the media type the client prefers among candidates, or None.
+        """
+        plan = analyse(request.query)
+        check(plan, set(self.published_graphs), self.settings.allowed_services, self.settings.max_query_depth)
+        for iri in request.default_graph_uris + request.named_graph_uris:
+            if iri not in self.published_graphs:
+                raise QueryRefused(400, f"Unknown graph <{iri}>: default-graph-uri and named-graph-uri only select graphs "
+                                   "of this dataset, listed in the service description (GET /sparql).")
+        fmt = self._choose_format(plan.form or "SELECT", request.format, accept_best_match)
+        default, named = self._dataset(request, plan)
+        job = QueryJob(request.query, default, named, fmt.name, self.settings.max_rows)
+        return Prepared(job, fmt, self._etag(job))
+
+    def _choose_format(self, form: str, explicit: str | None, accept_best_match) -> Format:
+        offered = BY_FORM[form]
+        if explicit is not None:
+            fmt = BY_NAME.get(explicit) or MEDIA_ALIASES.get(explicit)
+            if fmt is None or fmt not in offered:
+                raise QueryRefused(400, f"format={explicit} cannot express {form} results; use one of "
+                                   + ", ".join(f.name for f in offered))
+            return fmt
+        candidates = [f.media_type for f in offered] + [a for a, f in MEDIA_ALIASES.items() if f in offered]
+        chosen = accept_best_match(candidates)
+        if chosen is None:
+            raise QueryRefused(406, f"None of the requested media types can express {form} results. Available: "
+                               + ", ".join(f.media_type for f in offered))
+        return BY_NAME.get(chosen) or MEDIA_ALIASES[chosen]
+
+    def _dataset(self, request: ProtocolRequest, plan) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+        """Protocol parameters override FROM / FROM NAMED (SPARQL 1.1 Protocol, 2.1.4); both only name our graphs."""
+        everything = tuple(sorted(self.published_graphs))
+        if request.default_graph_uris or request.named_graph_uris:
+            return request.default_graph_uris, request.named_graph_uris
+        if plan.from_graphs or plan.from_named:
+            return tuple(plan.from_graphs), tuple(plan.from_named)
+        return None, everything
+
+    def _etag(self, job: QueryJob) -> str:
+        key = repr((self.snapshot.manifest["build_id"], job)).encode("utf-8")
+        return hashlib.sha256(key).hexdigest()[:32]
+
+    def run(self, prepared: Prepared) -> QueryOutcome:
+        outcome = self.pool.run(prepared.job, self.settings.query_timeout_s)
+        self.metrics.query(outcome.seconds)
+        return outcome
+
+    def close(self) -> None:
+        self.pool.close()

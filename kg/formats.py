@@ -1,0 +1,169 @@
+"""Result formats: which media types each query form can be answered in, and the writers.
+
+Content negotiation is a lookup in these tables (tested on its own in tests/test_formats.py).
+SELECT results are written here, row by row, so that a row cap can stop the engine early; the
+writers follow the W3C result formats:
+https://www.w3.org/TR/sparql11-results-json/ https://www.w3.org/TR/rdf-sparql-XMLres/
+https://www.w3.org/TR/sparql11-results-csv-tsv/
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+@dataclass(frozen=True)
+class Format:
+    media_type: str
+    name: str  # the value of the ``format=`` parameter
+    w3c_iri: str  # http://www.w3.org/ns/formats/… for the service description
+
+
+JSON = Format("application/sparql-results+json", "json", "http://www.w3.org/ns/formats/SPARQL_Results_JSON")
+XML = Format("application/sparql-results+xml", "xml", "http://www.w3.org/ns/formats/SPARQL_Results_XML")
+CSV = Format("text/csv", "csv", "http://www.w3.org/ns/formats/SPARQL_Results_CSV")
+TSV = Format("text/tab-separated-values", "tsv", "http://www.w3.org/ns/formats/SPARQL_Results_TSV")
+TURTLE = Format("text/turtle", "turtle", "http://www.w3.org/ns/formats/Turtle")
+NTRIPLES = Format("application/n-triples", "ntriples", "http://www.w3.org/ns/formats/N-Triples")
+JSONLD = Format("application/ld+json", "jsonld", "http://www.w3.org/ns/formats/JSON-LD")
+RDFXML = Format("application/rdf+xml", "rdfxml", "http://www.w3.org/ns/formats/RDF_XML")
+NQUADS = Format("application/n-quads", "nquads", "http://www.w3.org/ns/formats/N-Quads")
+TRIG = Format("application/trig", "trig", "http://www.w3.org/ns/formats/TriG")
+
+#: What each query form can be answered in; the first is the default when the client has no preference.
+BY_FORM: dict[str, tuple[Format, ...]] = {
+    "SELECT": (JSON, XML, CSV, TSV),
+    "ASK": (JSON, XML, CSV, TSV),
+    "CONSTRUCT": (TURTLE, NTRIPLES, JSONLD, RDFXML, NQUADS, TRIG),
+    "DESCRIBE": (TURTLE, NTRIPLES, JSONLD, RDFXML, NQUADS, TRIG),
+}
+ALL_FORMATS = (JSON, XML, CSV, TSV, TURTLE, NTRIPLES, JSONLD, RDFXML, NQUADS, TRIG)
+BY_NAME = {f.name: f for f in ALL_FORMATS} | {f.media_type: f for f in ALL_FORMATS}
+#: Aliases clients send for the same formats.
+MEDIA_ALIASES = {"application/json": JSON, "application/xml": XML, "text/xml": XML, "application/x-turtle": TURTLE,
+                 "text/plain": NTRIPLES, "application/x-trig": TRIG}
+
+_RDF_FORMATS = {
+    TURTLE: ox.RdfFormat.TURTLE, NTRIPLES: ox.RdfFormat.N_TRIPLES, JSONLD: ox.RdfFormat.JSON_LD,
+    RDFXML: ox.RdfFormat.RDF_XML, NQUADS: ox.RdfFormat.N_QUADS, TRIG: ox.RdfFormat.TRIG,
+}
+_BOOLEAN_FORMATS = {JSON: ox.QueryResultsFormat.JSON, XML: ox.QueryResultsFormat.XML,
+                    CSV: ox.QueryResultsFormat.CSV, TSV: ox.QueryResultsFormat.TSV}
+
+
+@dataclass(frozen=True)
+class Written:
+    body: bytes
+    rows: int
+    truncated: bool
+
+
+def write(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: Format, max_rows: int,
+          prefixes: dict[str, str] | None = None) -> Written:
+    """Serialise at most ``max_rows`` solutions (or triples); say whether more were left."""
+    if isinstance(result, ox.QueryBoolean):
+        return Written(result.serialize(format=_BOOLEAN_FORMATS[fmt]) or b"", 1, False)
+    if isinstance(result, ox.QueryTriples):
+        triples, truncated = _take(result, max_rows)
+        options = {"prefixes": prefixes} if fmt in (TURTLE, TRIG) and prefixes else {}
+        return Written(ox.serialize(triples, format=_RDF_FORMATS[fmt], **options) or b"", len(triples), truncated)
+    names = [v.value for v in result.variables]
+    rows, truncated = _take(result, max_rows)
+    writer = {JSON: _json, XML: _xml, CSV: _csv, TSV: _tsv}[fmt]
+    return Written("".join(writer(names, rows)).encode("utf-8"), len(rows), truncated)
+
+
+def _take(items: Iterable, limit: int) -> tuple[list, bool]:
+    taken = []
+    for item in items:
+        if len(taken) == limit:
+            return taken, True
+        taken.append(item)
+    return taken, False
+
+
+def _json_term(term) -> dict:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Triple):
+        return {"type": "triple", "value": {"subject": _json_term(term.subject), "predicate": _json_term(term.predicate),
+                                            "object": _json_term(term.object)}}
+    out = {"type": "literal", "value": term.value}
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype.value != XSD_STRING:
+        out["datatype"] = term.datatype.value
+    return out
+
+
+def _json(names: list[str], rows: list) -> Iterator[str]:
+    yield '{"head":{"vars":' + json.dumps(names) + '},"results":{"bindings":['
+    for i, row in enumerate(rows):
+        binding = {n: _json_term(row[n]) for n in names if row[n] is not None}
+        yield ("," if i else "") + json.dumps(binding, ensure_ascii=False, separators=(",", ":"))
+    yield "]}}"
+
+
+def _xml_term(term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{escape(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if isinstance(term, ox.Triple):
+        return (f"<triple><subject>{_xml_term(term.subject)}</subject><predicate>{_xml_term(term.predicate)}</predicate>"
+                f"<object>{_xml_term(term.object)}</object></triple>")
+    if term.language:
+        return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+    if term.datatype.value != XSD_STRING:
+        return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+    return f"<literal>{escape(term.value)}</literal>"
+
+
+def _xml(names: list[str], rows: list) -> Iterator[str]:
+    yield '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>'
+    yield "".join(f"<variable name={quoteattr(n)}/>" for n in names)
+    yield "</head><results>"
+    for row in rows:
+        yield "<result>" + "".join(
+            f"<binding name={quoteattr(n)}>{_xml_term(row[n])}</binding>" for n in names if row[n] is not None
+        ) + "</result>"
+    yield "</results></sparql>"
+
+
+def _csv_cell(term) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        value = "_:" + term.value
+    elif isinstance(term, (ox.NamedNode, ox.Literal)):
+        value = term.value
+    else:
+        value = str(term)
+    if any(c in value for c in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _csv(names: list[str], rows: list) -> Iterator[str]:
+    out = io.StringIO()
+    out.write(",".join(_csv_cell(ox.Literal(n)) for n in names) + "\r\n")
+    for row in rows:
+        out.write(",".join(_csv_cell(row[n]) for n in names) + "\r\n")
+    yield out.getvalue()
+
+
+def _tsv(names: list[str], rows: list) -> Iterator[str]:
+    yield "\t".join("?" + n for n in names) + "\n"
+    for row in rows:
+        yield "\t".join("" if row[n] is None else str(row[n]) for n in names) + "\n"

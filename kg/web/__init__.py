@@ -1,0 +1,85 @@
+"""The Flask application factory: one endpoint object owns the snapshot and its query workers.
+
+``create_app()`` is what `server.py`, `kg serve` and the tests all call.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import time
+from datetime import datetime
+
+from flask import Flask, Response, g, request
+from flask_compress import Compress
+from werkzeug.http import http_date
+
+from kg.config import Settings, load_settings
+from kg.endpoint import Endpoint
+from kg.formats import ALL_FORMATS
+from kg.snapshot import Snapshot
+
+log = logging.getLogger("kg.access")
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Last-Modified, KG-Result-Truncated, KG-Query-Time, Content-Type",
+}
+PREFLIGHT_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, Content-Type, If-None-Match, If-Modified-Since",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def create_app(settings: Settings | None = None, snapshot: Snapshot | None = None) -> Flask:
+    """An application serving ``snapshot`` (default: the current snapshot of ``settings``)."""
+    from kg.web import meta, sparql, ui
+
+    settings = settings or load_settings()
+    snapshot = snapshot or Snapshot.open(settings.current_snapshot)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.config["COMPRESS_MIMETYPES"] = sorted({f.media_type for f in ALL_FORMATS} | {"text/html", "text/plain", "text/css",
+                                                                                    "application/javascript", "application/json"})
+    app.config["COMPRESS_ALGORITHM"] = ["gzip", "deflate"]
+    Compress(app)
+
+    endpoint = Endpoint(settings, snapshot)
+    atexit.register(endpoint.close)
+    app.extensions["kg.settings"] = settings
+    app.extensions["kg.endpoint"] = endpoint
+    app.extensions["kg.last_modified"] = http_date(datetime.fromisoformat(snapshot.manifest["built_at"]))
+    app.extensions["kg.graph_labels"] = _graph_labels(endpoint)
+
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(meta.bp)
+    app.register_blueprint(ui.bp)
+
+    @app.before_request
+    def _start_clock() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _cors_and_log(response: Response) -> Response:
+        response.headers.update(CORS_HEADERS)
+        if request.method == "OPTIONS":
+            response.headers.update(PREFLIGHT_HEADERS)
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        endpoint.metrics.request(request.endpoint or "unknown", response.status_code)
+        log.info('%s "%s %s" %d %.4fs query=%s', request.remote_addr, request.method, request.full_path.rstrip("?"),
+                 response.status_code, elapsed, response.headers.get("KG-Query-Time", "-"))
+        return response
+
+    return app
+
+
+def _graph_labels(endpoint: Endpoint) -> dict[str, str]:
+    """rdfs:label of every named graph, from the graph descriptions in the data."""
+    from kg.store import GraphStore
+
+    store = GraphStore(endpoint.snapshot)
+    rows = store.query("SELECT ?g ?label WHERE { ?g a ic:DataGraph ; rdfs:label ?label }")
+    labels = {row["g"].value: row["label"].value for row in rows}
+    del store
+    return labels

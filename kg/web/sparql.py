@@ -1,0 +1,146 @@
+"""The SPARQL 1.1 Protocol, query side: GET, POST form, POST direct; service description without a query.
+https://www.w3.org/TR/sparql11-protocol/
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from kg.endpoint import Endpoint, ProtocolRequest
+from kg.executor import PoolBusy, QuerySyntaxError, QueryTimeout, WorkerFailed
+from kg.service_description import describe
+from kg.sparql import QueryRefused
+from kg.web import ui
+
+bp = Blueprint("sparql", __name__)
+
+FORM = "application/x-www-form-urlencoded"
+DIRECT = "application/sparql-query"
+UPDATE = "application/sparql-update"
+ACCEPTED_PARAMETERS = {"query", "default-graph-uri", "named-graph-uri", "format"}
+SD_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt",
+              "application/rdf+xml": "xml"}
+
+
+def endpoint() -> Endpoint:
+    return current_app.extensions["kg.endpoint"]
+
+
+def _decode_params(raw: bytes, where: str) -> list[tuple[str, str]]:
+    """Form-encoded parameters, strictly UTF-8 (werkzeug would silently replace bad bytes)."""
+    try:
+        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise QueryRefused(400, f"The {where} is not valid UTF-8 (RFC 3986 percent-encoding of UTF-8 is required).") from None
+
+
+def _body() -> bytes:
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise QueryRefused(413, f"The request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes.") from None
+
+
+def read_protocol_request() -> ProtocolRequest | None:
+    """The query operation in this request, or None for a plain GET (service description / editor)."""
+    params = _decode_params(request.query_string, "query string")
+    if request.method == "POST":
+        mimetype = request.mimetype
+        charset = request.mimetype_params.get("charset", "utf-8").lower()
+        if mimetype == UPDATE or any(k == "update" for k, _ in params):
+            raise QueryRefused(403, "This endpoint is read-only: SPARQL Update is not accepted.")
+        if mimetype == FORM:
+            if charset not in ("utf-8", "utf8"):
+                raise QueryRefused(415, "Form bodies must be UTF-8.")
+            params += _decode_params(_body(), "request body")
+        elif mimetype == DIRECT:
+            if charset not in ("utf-8", "utf8"):
+                raise QueryRefused(415, f"A {DIRECT} body must be UTF-8, not {charset}.")
+            try:
+                params.append(("query", _body().decode("utf-8")))
+            except UnicodeDecodeError:
+                raise QueryRefused(400, "The request body is not valid UTF-8.") from None
+        elif not mimetype:
+            raise QueryRefused(415, f"A POST needs a Content-Type: {FORM} or {DIRECT}.")
+        else:
+            raise QueryRefused(415, f"Unsupported Content-Type {mimetype}: use {FORM} or {DIRECT}.")
+    names = [k for k, _ in params]
+    if "update" in names:
+        raise QueryRefused(403, "This endpoint is read-only: SPARQL Update is not accepted.")
+    unknown = sorted(set(names) - ACCEPTED_PARAMETERS)
+    if unknown:
+        raise QueryRefused(400, f"Unknown parameter(s) {', '.join(unknown)}; accepted: {', '.join(sorted(ACCEPTED_PARAMETERS))}.")
+    queries = [v for k, v in params if k == "query"]
+    formats = [v for k, v in params if k == "format"]
+    if len(queries) > 1:
+        raise QueryRefused(400, "More than one query parameter: send exactly one query.")
+    if len(formats) > 1:
+        raise QueryRefused(400, "More than one format parameter.")
+    if not queries:
+        if request.method == "POST":
+            raise QueryRefused(400, "The POST carries no query.")
+        return None
+    return ProtocolRequest(
+        query=queries[0],
+        default_graph_uris=tuple(v for k, v in params if k == "default-graph-uri"),
+        named_graph_uris=tuple(v for k, v in params if k == "named-graph-uri"),
+        format=formats[0] if formats else None,
+    )
+
+
+def refused(error: QueryRefused) -> Response:
+    endpoint().metrics.refused()
+    return Response(error.message + "\n", status=error.status, mimetype="text/plain")
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def sparql() -> Response:
+    try:
+        protocol_request = read_protocol_request()
+        if protocol_request is None:
+            return service_description()
+        prepared = endpoint().prepare(protocol_request, request.accept_mimetypes.best_match)
+    except QueryRefused as error:
+        return refused(error)
+    headers = {"ETag": f'"{prepared.etag}"', "Last-Modified": current_app.extensions["kg.last_modified"], "Vary": "Accept"}
+    if prepared.etag in request.if_none_match:
+        return Response(status=304, headers=headers)
+    try:
+        outcome = endpoint().run(prepared)
+    except QuerySyntaxError as error:
+        return refused(QueryRefused(400, f"Invalid SPARQL query: {error}"))
+    except QueryTimeout as error:
+        endpoint().metrics.timeout()
+        return Response(f"Query stopped: {error}. Narrow it down (LIMIT, more specific patterns).\n", status=503,
+                        mimetype="text/plain", headers={"Retry-After": "1"})
+    except PoolBusy as error:
+        return Response(f"The server is busy: {error}. Try again shortly.\n", status=503, mimetype="text/plain",
+                        headers={"Retry-After": "5"})
+    except WorkerFailed:
+        endpoint().metrics.error()
+        raise
+    headers["KG-Query-Time"] = f"{outcome.seconds:.6f}"
+    if outcome.truncated:
+        headers["KG-Result-Truncated"] = f"max-rows={endpoint().settings.max_rows}"
+    return Response(outcome.body, status=200, headers=headers, content_type=_content_type(prepared.format.media_type))
+
+
+def _content_type(media_type: str) -> str:
+    return media_type if media_type.endswith("json") or "+json" in media_type else f"{media_type}; charset=utf-8"
+
+
+def service_description() -> Response:
+    """The editor for browsers; the service description for everyone else."""
+    offered = ["text/html", *SD_FORMATS]
+    best = request.accept_mimetypes.best_match(offered, default="text/turtle")
+    if best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["text/turtle"]:
+        return ui.editor()
+    if best == "text/html":
+        best = "text/turtle"
+    kg = endpoint()
+    graph = describe(request.base_url, kg.snapshot.manifest, current_app.extensions["kg.graph_labels"])
+    body = graph.serialize(format=SD_FORMATS[best], encoding="utf-8")
+    return Response(body, content_type=_content_type(best), headers={"Vary": "Accept"})
