@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,18 @@ def snapshot(shipped: Settings) -> Snapshot:
 @pytest.fixture(scope="session")
 def store(snapshot: Snapshot) -> GraphStore:
     return GraphStore(snapshot)
+
+
+@pytest.fixture(scope="session")
+def app(shipped: Settings, snapshot: Snapshot):
+    """The Flask application over the session's snapshot; its query workers stop at the end."""
+    from kg.web import create_app
+
+    application = create_app(replace(shipped, query_timeout_s=5.0, max_rows=50), snapshot)
+    yield application
+    application.extensions["kg.endpoint"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -91,6 +91,13 @@ def read_protocol_request() -> ProtocolRequest | None:
     )
 
 
+def best_match(candidates: list[str]) -> str | None:
+    """The client's preferred media type among ours (q-values honoured); no Accept header means any."""
+    if not request.accept_mimetypes:
+        return candidates[0]
+    return request.accept_mimetypes.best_match(candidates)
+
+
 def refused(error: QueryRefused) -> Response:
     endpoint().metrics.refused()
     return Response(error.message + "\n", status=error.status, mimetype="text/plain")
@@ -102,7 +109,7 @@ def sparql() -> Response:
         protocol_request = read_protocol_request()
         if protocol_request is None:
             return service_description()
-        prepared = endpoint().prepare(protocol_request, request.accept_mimetypes.best_match)
+        prepared = endpoint().prepare(protocol_request, best_match)
     except QueryRefused as error:
         return refused(error)
     headers = {"ETag": f'"{prepared.etag}"', "Last-Modified": current_app.extensions["kg.last_modified"], "Vary": "Accept"}
