@@ -1,0 +1,255 @@
+"""Hostile requests against the real server (`kg serve` on a loopback port).
+
+Each attack is sent, its answer checked, and then the server must still answer ``ASK {}`` quickly
+with the data unchanged. Network-reaching attacks aim at a listener on loopback that must see no
+connection; file-reaching ones at a file that must not be read.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+G = "https://w3id.org/integrating-cities/graph/"
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Listener:
+    """A loopback TCP listener that records every connection made to it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+class Server:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+                timeout: float = 30) -> tuple[int, http.client.HTTPMessage, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            conn.close()
+
+    def query(self, text: str, **params) -> tuple[int, http.client.HTTPMessage, bytes]:
+        return self.request("GET", "/sparql?" + urllib.parse.urlencode({"query": text, **params}, doseq=True))
+
+
+@pytest.fixture(scope="module")
+def server(shipped, snapshot):
+    port = free_port()
+    env = {**os.environ, "KG_BUILD_DIR_NAME": str(shipped.build_dir), "KG_QUERY_TIMEOUT_S": "2",
+           "KG_QUERY_WORKERS": "2", "KG_MAX_ROWS": "1000", "KG_PORT": str(port), "KG_ROOT": str(shipped.root)}
+    process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    srv = Server(port)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if srv.request("GET", "/healthz", timeout=2)[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the server did not start: " + process.stderr.read().decode(errors="replace")[-2000:])
+    srv.triples = srv.query(COUNT, format="csv")[2]
+    yield srv
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def listener():
+    lst = Listener()
+    yield lst
+    lst.close()
+
+
+def assert_healthy(server: Server) -> None:
+    started = time.monotonic()
+    status, _, body = server.query("ASK {}")
+    assert status == 200 and b"true" in body
+    assert time.monotonic() - started < 2.0, "ASK {} was slow after the attack"
+    assert server.query(COUNT, format="csv")[2] == server.triples, "the data changed"
+
+
+def form(**params) -> bytes:
+    return urllib.parse.urlencode(params).encode()
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+DIRECT = {"Content-Type": "application/sparql-query"}
+UPDATE = {"Content-Type": "application/sparql-update"}
+
+UPDATE_ATTACKS = {
+    "update-param-get": ("GET", "/sparql?" + urllib.parse.urlencode({"update": "CLEAR ALL"}), None, {}),
+    "update-param-post": ("POST", "/sparql", form(update="DROP ALL"), FORM),
+    "update-in-query-insert-data": ("GET", "/sparql?" + urllib.parse.urlencode({"query": "INSERT DATA { <http://a> <http://b> <http://c> }"}), None, {}),
+    "update-in-query-delete-where": ("POST", "/sparql", form(query="DELETE WHERE { ?s ?p ?o }"), FORM),
+    "direct-update-body": ("POST", "/sparql", b"DELETE WHERE { ?s ?p ?o }", UPDATE),
+    "direct-body-insert-as-query": ("POST", "/sparql", b"INSERT DATA { <http://a> <http://b> <http://c> }", DIRECT),
+    "load": ("POST", "/sparql", form(query="LOAD <http://example.org/x.ttl>"), FORM),
+    "clear": ("POST", "/sparql", b"CLEAR ALL", UPDATE),
+    "drop": ("GET", "/sparql?" + urllib.parse.urlencode({"query": f"DROP GRAPH <{G}ontology>"}), None, {}),
+}
+
+
+@pytest.mark.parametrize("method, path, body, headers", UPDATE_ATTACKS.values(), ids=UPDATE_ATTACKS.keys())
+def test_updates_are_refused(server, method, path, body, headers):
+    status, _, message = server.request(method, path, body, headers)
+    assert status in (400, 403, 405, 415), message
+    assert_healthy(server)
+
+
+@pytest.mark.parametrize("template", [
+    "SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ SERVICE SILENT <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}",
+    "SELECT * FROM <http://127.0.0.1:{port}/data.ttl> WHERE {{ ?s ?p ?o }}",
+    "SELECT * FROM NAMED <http://127.0.0.1:{port}/data.ttl> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+    "LOAD <http://127.0.0.1:{port}/data.ttl>",
+], ids=["service", "service-silent", "from", "from-named", "load"])
+def test_no_outbound_requests(server, listener, template):
+    status, _, _ = server.query(template.format(port=listener.port))
+    assert status in (400, 403)
+    time.sleep(0.3)
+    assert listener.connections == 0
+    assert_healthy(server)
+
+
+def test_default_graph_uri_to_a_url_is_not_fetched(server, listener):
+    status, _, _ = server.query("ASK { ?s ?p ?o }", **{"default-graph-uri": f"http://127.0.0.1:{listener.port}/g"})
+    assert status == 400
+    time.sleep(0.3)
+    assert listener.connections == 0
+    assert_healthy(server)
+
+
+@pytest.mark.parametrize("clause", ["FROM", "FROM NAMED"])
+def test_no_file_is_read(server, tmp_path, clause):
+    secret = tmp_path / "secret.ttl"
+    secret.write_text('<http://x/s> <http://x/p> "SECRET-CONTENT" .\n')
+    before = secret.stat().st_atime_ns
+    status, _, body = server.query(f"SELECT * {clause} <{secret.as_uri()}> WHERE {{ ?s ?p ?o }}")
+    assert status == 400 and b"SECRET-CONTENT" not in body
+    assert secret.stat().st_atime_ns == before
+    assert_healthy(server)
+
+
+def test_cartesian_product_is_capped(server):
+    status, headers, _ = server.query("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }")
+    assert status == 200 and headers.get("KG-Result-Truncated") == "max-rows=1000"
+    assert_healthy(server)
+
+
+def test_cartesian_product_that_must_be_sorted_times_out(server):
+    started = time.monotonic()
+    status, _, body = server.query("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?c ?f ?i")
+    assert status == 503 and b"stopped" in body
+    assert time.monotonic() - started < 10
+    assert_healthy(server)
+
+
+def test_catastrophic_regex_on_long_strings(server):
+    long = "a" * 20000 + "!"
+    query = f'SELECT ?s WHERE {{ VALUES ?s {{ "{long}" "{long}b" }} FILTER(REGEX(?s, "^(a+)+$")) }}'
+    status, _, _ = server.request("POST", "/sparql", form(query=query), FORM)
+    assert status in (200, 503)
+    assert_healthy(server)
+
+
+def test_regex_over_every_literal(server):
+    status, _, _ = server.query('SELECT ?o WHERE { ?s ?p ?o FILTER(REGEX(STR(?o), "(.*a){12}$")) }')
+    assert status in (200, 503)
+    assert_healthy(server)
+
+
+@pytest.mark.parametrize("opening, closing", [("{", "}"), ("(", ")")], ids=["groups", "parentheses"])
+def test_absurd_nesting(server, opening, closing):
+    inner = "?s ?p ?o" if opening == "{" else "1"
+    query = ("SELECT * WHERE " + opening * 1000 + inner + closing * 1000) if opening == "{" else \
+        ("SELECT * WHERE { ?s ?p ?o FILTER(" + opening * 1000 + inner + closing * 1000 + ") }")
+    status, _, body = server.request("POST", "/sparql", form(query=query), FORM)
+    assert status == 400 and b"nests" in body
+    assert_healthy(server)
+
+
+def test_twenty_megabyte_body(server):
+    body = b"query=" + b"%20" * (7 * 1024 * 1024)
+    try:
+        status, _, _ = server.request("POST", "/sparql", body, FORM)
+        assert status == 413
+    except (ConnectionResetError, BrokenPipeError):
+        pass  # the server may close the connection once it has answered 413 to a body it will not read
+    assert_healthy(server)
+
+
+@pytest.mark.parametrize("method, path, body, headers", [
+    ("GET", "/sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%22%C3%28%22%20%7D", None, {}),
+    ("POST", "/sparql", b"query=ASK%20%7B%20%3Fs%20%3Fp%20%22%FF%FE%22%20%7D", FORM),
+    ("POST", "/sparql", b'ASK { ?s ?p "\xff\xfe" }', DIRECT),
+], ids=["get", "form", "direct"])
+def test_invalid_utf8(server, method, path, body, headers):
+    status, _, _ = server.request(method, path, body, headers)
+    assert status == 400
+    assert_healthy(server)
+
+
+def test_unknown_parameters(server):
+    status, _, _ = server.request("GET", "/sparql?query=ASK%20%7B%7D&timeout=0&debug=1")
+    assert status == 400
+    assert_healthy(server)
+
+
+def test_two_hundred_concurrent_clients(server):
+    queries = ["ASK {}", "SELECT ?c WHERE { ?c a ic:City } LIMIT 5", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"]
+
+    def one(i: int) -> int:
+        return server.query(queries[i % len(queries)], format="json")[0]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=200) as pool:
+        statuses = list(pool.map(one, range(200)))
+    assert statuses == [200] * 200
+    assert_healthy(server)
