@@ -222,6 +222,12 @@ def test_repeated_query_can_be_answered_304(client):
     first = client.get("/sparql", query_string={"query": SELECT_CITY})
     again = client.get("/sparql", query_string={"query": SELECT_CITY}, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
+    big = "SELECT * WHERE { GRAPH graph:ontology { ?s ?p ?o } } LIMIT 40"
+    gzipped = client.get("/sparql", query_string={"query": big}, headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["Content-Encoding"] == "gzip"
+    again_gzipped = client.get("/sparql", query_string={"query": big},
+                               headers={"Accept-Encoding": "gzip", "If-None-Match": gzipped.headers["ETag"]})
+    assert again_gzipped.status_code == 304
     other = client.get("/sparql", query_string={"query": SELECT_CITY, "format": "csv"}, headers={"If-None-Match": first.headers["ETag"]})
     assert other.status_code == 200
     assert first.headers["Last-Modified"].endswith("GMT")

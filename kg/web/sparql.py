@@ -113,7 +113,7 @@ def sparql() -> Response:
     except QueryRefused as error:
         return refused(error)
     headers = {"ETag": f'"{prepared.etag}"', "Last-Modified": current_app.extensions["kg.last_modified"], "Vary": "Accept"}
-    if prepared.etag in request.if_none_match:
+    if _etag_matches(prepared.etag):
         return Response(status=304, headers=headers)
     try:
         outcome = endpoint().run(prepared)
@@ -133,6 +133,11 @@ def sparql() -> Response:
     if outcome.truncated:
         headers["KG-Result-Truncated"] = f"max-rows={endpoint().settings.max_rows}"
     return Response(outcome.body, status=200, headers=headers, content_type=_content_type(prepared.format.media_type))
+
+
+def _etag_matches(etag: str) -> bool:
+    """If-None-Match holds our ETag, possibly with the ``:gzip`` suffix flask-compress gives compressed responses."""
+    return any(tag.split(":", 1)[0] == etag for tag in request.if_none_match.as_set())
 
 
 def _content_type(media_type: str) -> str:
