@@ -1,32 +1,26 @@
-"""SPARQL results for people (an aligned table) and for programs (the W3C result formats)."""
+"""SPARQL results on the command line: an aligned table for people, the W3C formats for programs."""
 
 from __future__ import annotations
 
+import sys
+
 import pyoxigraph as ox
 
+from kg.formats import BY_FORM, BY_NAME, TURTLE, write
 from kg.namespaces import PREFIXES
 from kg.store import QueryResult
 
-RESULT_FORMATS = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-GRAPH_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "xml": ox.RdfFormat.RDF_XML,
-}
+#: ``kg query --format`` choices besides ``table``: the SELECT/ASK formats of the endpoint.
+RESULT_FORMATS = [f.name for f in BY_FORM["SELECT"]]
 
 
 def serialize(result: QueryResult, fmt: str) -> bytes:
-    """One of the standard serialisations; CONSTRUCT/DESCRIBE results as RDF (Turtle for 'table')."""
+    """The whole result (no row cap); CONSTRUCT/DESCRIBE results are Turtle whatever ``fmt`` says."""
     if isinstance(result, ox.QueryTriples):
-        return result.serialize(format=GRAPH_FORMATS.get(fmt, ox.RdfFormat.TURTLE)) or b""
+        return write(result, TURTLE, sys.maxsize, prefixes=PREFIXES).body
     if fmt == "table":
         return to_table(result).encode()
-    return result.serialize(format=RESULT_FORMATS[fmt]) or b""
+    return write(result, BY_NAME[fmt], sys.maxsize).body
 
 
 def shorten(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> str:
