@@ -19,7 +19,7 @@ class BuildFailed(Exception):
     """The data does not conform; the report says why. The previous snapshot stays current."""
 
     def __init__(self, report: ValidationReport) -> None:
-        super().__init__(f"validation failed with {len(report.at_least('Violation'))} violation(s)")
+        super().__init__(f"validation failed with {len(report.at_least('error'))} error(s)")
         self.report = report
 
 
@@ -46,8 +46,12 @@ class Pipeline:
     def asserted_data(self) -> Graph:
         return self.loaded.union(self.data_graphs)
 
-    def validate(self) -> ValidationReport:
-        return validate(self.asserted_data(), self.shapes, self.ontology)
+    def validate(self, closure: bool = False) -> ValidationReport:
+        """Problems of the asserted data; with ``closure``, also those only the reasoned closure shows."""
+        inferred = self.infer() if closure else None
+        report, _graph = validate(self.loaded, self.settings.ontology_graph, self.shapes, self.settings.checks_dir,
+                                  self.settings.root, inferred)
+        return report
 
     def infer(self) -> Graph:
         return infer(self.loaded.union())
@@ -56,6 +60,7 @@ class Pipeline:
 def inputs_hash(settings: Settings) -> str:
     """The hash of every file a build reads, by its path from the project root."""
     files = [p for folder in (settings.ontology_dir, settings.data_dir, settings.shapes_dir) for p in turtle_files(folder)]
+    files += sorted(p for p in settings.checks_dir.glob("*") if p.suffix in (".rq", ".toml"))
     return input_hash({_relative(p, settings): p for p in files})
 
 

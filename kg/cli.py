@@ -1,21 +1,24 @@
 """The `kg` command: thin commands over the functions the tests call.
 
 Exit codes (documented in the README):
-  0  success / the data conforms
-  1  the data has violations (validate, build)
+  0  success / the data conforms (no problem at or above --fail-on)
+  1  the data has problems at or above the fail level (validate), or violations (build)
   2  unreadable input: a Turtle syntax error, a SPARQL syntax error, an inconsistent graph
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from kg.build import BuildFailed, Pipeline, build
 from kg.config import Settings, load_settings
 from kg.load import TurtleSyntaxError
 from kg.reason import InconsistentGraph
+from kg.report_formats import FORMATS, to_text
 from kg.results import RESULT_FORMATS, serialize
 from kg.snapshot import Snapshot
 from kg.stats import compute
@@ -38,16 +41,49 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
-    report = Pipeline.load(settings).validate()
-    sys.stdout.write(report.to_json() + "\n" if args.format == "json" else report.to_text())
-    return EXIT_OK if report.conforms else EXIT_VIOLATIONS
+    try:
+        report = Pipeline.load(settings).validate(closure=not args.asserted_only)
+    except TurtleSyntaxError as error:
+        if args.format == "github":
+            print(f"::error file={error.path},line={error.line},col={error.column},title=Turtle syntax error::{error.message}")
+        raise
+    files = set(args.files) | (changed_files(settings, args.base) if args.changed_only else set())
+    if args.files or args.changed_only:
+        report = report.only_files({_project_path(settings, f) for f in files})
+    if args.format == "text":
+        sys.stdout.write(to_text(report, colour=sys.stdout.isatty()))
+    else:
+        sys.stdout.write(FORMATS[args.format](report))
+    return EXIT_VIOLATIONS if report.at_least(args.fail_on) else EXIT_OK
+
+
+def _project_path(settings: Settings, name: str) -> str:
+    """A file name as reports give it: relative to the project root."""
+    path = Path(name)
+    path = path if path.is_absolute() else Path.cwd() / path
+    try:
+        return str(path.resolve().relative_to(settings.root.resolve()))
+    except ValueError:
+        return name
+
+
+def changed_files(settings: Settings, base: str) -> set[str]:
+    """Turtle files that differ from ``base`` in git (committed, staged or not), plus untracked ones."""
+    def git(*args: str) -> list[str]:
+        out = subprocess.run(["git", *args], cwd=settings.root, capture_output=True, text=True, check=True).stdout
+        return [line for line in out.splitlines() if line.endswith(".ttl")]
+
+    top = Path(subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=settings.root, capture_output=True,
+                              text=True, check=True).stdout.strip())
+    names = git("diff", "--name-only", base) + git("ls-files", "--others", "--exclude-standard")
+    return {str((top / n).resolve()) for n in names}
 
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
     try:
         snapshot, _report = build(settings)
     except BuildFailed as failure:
-        sys.stderr.write(failure.report.to_text())
+        sys.stderr.write(to_text(failure.report, colour=sys.stderr.isatty()))
         print(f"error: build failed, {failure}; the previous snapshot (if any) is still current", file=sys.stderr)
         return EXIT_VIOLATIONS
     print(f"built {snapshot.path} ({snapshot.manifest['total_triples']} triples in {len(snapshot.manifest['graphs'])} graphs)")
@@ -103,8 +139,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", help="project folder with ontology/, data/, shapes/ (default: current folder or the checkout)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    p = commands.add_parser("validate", help="check the data against the shapes and the ontology (exit 1 on violations)")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p = commands.add_parser("validate", help="check the data: SHACL shapes on the asserted data and on the closure, plus quality checks")
+    p.add_argument("files", nargs="*", help="report only problems in these files (the whole graph is still validated)")
+    p.add_argument("--format", choices=list(FORMATS), default="text", help="text (default), json, turtle (SHACL report), junit, sarif, github")
+    p.add_argument("--fail-on", choices=["error", "warning", "info"], default="error", help="lowest severity that fails the run (exit 1)")
+    p.add_argument("--changed-only", action="store_true", help="report only problems in Turtle files changed since --base (git)")
+    p.add_argument("--base", default="HEAD", help="git revision --changed-only compares with (in CI: the target branch, e.g. origin/main)")
+    p.add_argument("--asserted-only", action="store_true", help="skip validating the closure after reasoning")
     p.set_defaults(command=cmd_validate)
 
     p = commands.add_parser("build", help="load, validate, reason and write a snapshot; a failed build keeps the last good one")

@@ -52,6 +52,10 @@ class Settings:
         return self.root / "shapes"
 
     @property
+    def checks_dir(self) -> Path:
+        return self.root / "checks"
+
+    @property
     def queries_dir(self) -> Path:
         return self.root / "queries"
 

@@ -2,54 +2,46 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
-SEVERITY_ORDER = {"Info": 0, "Warning": 1, "Violation": 2}
+#: Our severities, ordered; SHACL's sh:Violation / sh:Warning / sh:Info map onto them.
+SEVERITIES = ("info", "warning", "error")
+FROM_SHACL = {"Violation": "error", "Warning": "warning", "Info": "info"}
 
 
 @dataclass(frozen=True)
 class Violation:
-    """One problem: what rule, on which node and path, with which value."""
+    """One problem: which rule, on which node and path, with which value, written where."""
 
-    severity: str
+    severity: str  # error | warning | info
+    rule: str  # the rule in words
     message: str
     focus: str
     path: str | None
     value: str | None
-    component: str
-    shape: str | None
+    component: str  # the SHACL constraint component or our check's name, e.g. "sh:MinCountConstraintComponent", "kg:dangling-reference"
+    shape: str | None = None
     focus_label: str | None = None
+    origin: str = "asserted"  # asserted | inferred (found only in the closure after reasoning)
+    file: str | None = None
+    line: int | None = None
+
+    def located(self, file: str | None, line: int | None) -> "Violation":
+        return replace(self, file=file, line=line)
 
 
 @dataclass
 class ValidationReport:
     results: list[Violation] = field(default_factory=list)
 
+    def at_least(self, severity: str) -> list[Violation]:
+        floor = SEVERITIES.index(severity)
+        return [r for r in self.results if SEVERITIES.index(r.severity) >= floor]
+
     @property
     def conforms(self) -> bool:
-        return not any(r.severity == "Violation" for r in self.results)
+        return not self.at_least("error")
 
-    def at_least(self, severity: str) -> list[Violation]:
-        floor = SEVERITY_ORDER[severity]
-        return [r for r in self.results if SEVERITY_ORDER.get(r.severity, 2) >= floor]
-
-    def to_text(self) -> str:
-        if not self.results:
-            return "Conforms: no violations.\n"
-        lines = []
-        for r in self.results:
-            who = f"{r.focus_label} <{r.focus}>" if r.focus_label else f"<{r.focus}>"
-            lines.append(f"{r.severity}: {who}")
-            if r.path:
-                lines.append(f"  path:  {r.path}")
-            if r.value is not None:
-                lines.append(f"  value: {r.value}")
-            lines.append(f"  rule:  {r.component}" + (f" (shape {r.shape})" if r.shape else ""))
-            lines.append(f"  {r.message}")
-        counts = {s: sum(r.severity == s for r in self.results) for s in ("Violation", "Warning", "Info")}
-        lines.append(", ".join(f"{n} {s.lower()}(s)" for s, n in counts.items() if n))
-        return "\n".join(lines) + "\n"
-
-    def to_json(self) -> str:
-        return json.dumps({"conforms": self.conforms, "results": [asdict(r) for r in self.results]}, indent=2)
+    def only_files(self, files: set[str]) -> "ValidationReport":
+        """The problems located in the given files (the graph is still validated whole)."""
+        return ValidationReport([r for r in self.results if r.file in files])

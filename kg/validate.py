@@ -1,59 +1,146 @@
-"""SHACL validation of the asserted data (pySHACL), plus the checks in :mod:`kg.checks`.
+"""Validation of the asserted data and of the closure, each problem traced to its file and line.
 
-The shapes are run on the asserted data without inference: contributors edit the asserted data,
-so that is what a report must speak about. The ontology is mixed in as pySHACL's ``ont_graph`` so
-that ``sh:class`` and ``sh:targetClass`` follow ``rdfs:subClassOf`` as the SHACL spec requires.
+The shapes run on the asserted data without inference: contributors edit the asserted data, so
+that is what a report must speak about. The ontology is mixed in as pySHACL's ``ont_graph`` so that
+``sh:class`` and ``sh:targetClass`` follow ``rdfs:subClassOf`` as the SHACL spec requires. The
+shapes then run once more on the closure (asserted + inferred); what only that run finds is
+reported with origin "inferred". The quality checks of :mod:`kg.checks` run on the asserted data.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from pyshacl import validate as shacl_validate
-from rdflib import Graph, URIRef
+from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-from kg.checks import undefined_terms
+from kg.checks import run_checks
+from kg.load import LoadedGraphs
+from kg.locate import FileIndex, index_file
 from kg.namespaces import SH
-from kg.report import ValidationReport, Violation
+from kg.report import FROM_SHACL, ValidationReport, Violation
 
 
-def run_shacl(data: Graph, shapes: Graph, ontology: Graph) -> list[Violation]:
+def run_shacl(data: Graph, shapes: Graph, ontology: Graph) -> tuple[list[Violation], Graph]:
+    """The results as Violations, and pySHACL's report graph (for the Turtle output)."""
     _conforms, report_graph, _text = shacl_validate(
         data, shacl_graph=shapes, ont_graph=ontology, inference="none", advanced=True, allow_warnings=True,
     )
-    return [_violation(report_graph, result) for result in report_graph.subjects(RDF.type, SH.ValidationResult)]
+    results = [_violation(report_graph, shapes, r) for r in report_graph.subjects(RDF.type, SH.ValidationResult)]
+    return results, report_graph
 
 
-def _violation(report: Graph, result: Node) -> Violation:
-    def one(prop: URIRef) -> str | None:
-        value = report.value(result, prop)
+def _violation(report: Graph, shapes: Graph, result: Node) -> Violation:
+    def one(graph: Graph, node: Node, prop: URIRef) -> str | None:
+        value = graph.value(node, prop)
         return None if value is None else str(value)
 
-    severity = one(SH.resultSeverity) or str(SH.Violation)
+    shape = report.value(result, SH.sourceShape)
+    severity = (one(report, result, SH.resultSeverity) or str(SH.Violation)).rsplit("#", 1)[-1]
+    component = one(report, result, SH.sourceConstraintComponent) or ""
+    focus = report.value(result, SH.focusNode)
     return Violation(
-        severity=severity.rsplit("#", 1)[-1],
-        message=one(SH.resultMessage) or "",
-        focus=one(SH.focusNode) or "",
-        path=one(SH.resultPath),
-        value=one(SH.value),
-        component=_shorten(one(SH.sourceConstraintComponent) or ""),
-        shape=one(SH.sourceShape),
+        severity=FROM_SHACL.get(severity, "error"),
+        rule=one(shapes, shape, SH.name) or one(shapes, shape, SH.description) or _short(component),
+        message=one(report, result, SH.resultMessage) or "",
+        focus=focus.n3() if isinstance(focus, BNode) else str(focus),
+        path=one(report, result, SH.resultPath),
+        value=one(report, result, SH.value),
+        component=_short(component),
+        shape=None if shape is None or isinstance(shape, BNode) else str(shape),
     )
 
 
-def _shorten(iri: str) -> str:
+def _short(iri: str) -> str:
     return "sh:" + iri[len(str(SH)):] if iri.startswith(str(SH)) else iri
 
 
-def validate(data: Graph, shapes: Graph, ontology: Graph) -> ValidationReport:
-    """All problems in the asserted data, sorted by focus node, each with the focus node's label."""
-    results = run_shacl(data, shapes, ontology) + undefined_terms(data, ontology)
-    labelled = [_with_label(v, data) for v in results]
-    return ValidationReport(sorted(labelled, key=lambda v: (v.focus, v.path or "", v.component, v.value or "")))
+class Locator:
+    """Finds the file and line of the statement a problem is about."""
+
+    def __init__(self, loaded: LoadedGraphs, root: Path) -> None:
+        self.loaded = loaded
+        self.root = root
+        self.indexes: dict[str, list[tuple[str, Graph, FileIndex]]] = {}
+        self.entries = [
+            (self._name(path), loaded.graphs[iri], index_file(path))
+            for iri, paths in loaded.files.items() for path in paths
+        ]
+
+    def _name(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
+    def locate(self, v: Violation, union: Graph) -> Violation:
+        subject, predicate = self._anchor(v, union)
+        if subject is None:
+            return v
+        value = _term(v.value) if v.value is not None else None
+        best: tuple[int, str, int] | None = None
+        for name, graph, index in self.entries:
+            if predicate is not None and value is not None and (subject, predicate, value) in graph:
+                rank = 0  # the file holding the offending triple
+            elif predicate is not None and (subject, predicate, None) in graph:
+                rank = 1
+            elif (subject, RDF.type, None) in graph:
+                rank = 2  # the file describing the node
+            elif (subject, None, None) in graph:
+                rank = 3
+            else:
+                continue
+            line = index.statements.get((str(subject), str(predicate))) if predicate is not None else None
+            line = line or index.subjects.get(str(subject))
+            if line is not None and (best is None or rank < best[0]):
+                best = (rank, name, line)
+        return v.located(best[1], best[2]) if best else v
+
+    @staticmethod
+    def _anchor(v: Violation, union: Graph) -> tuple[URIRef | None, URIRef | None]:
+        """The (subject, predicate) the statement hangs on; a blank node is located by the triple pointing at it."""
+        predicate = URIRef(v.path) if v.path and v.path.startswith("http") else None
+        if not v.focus.startswith("_:"):
+            return URIRef(v.focus), predicate
+        node = BNode(v.focus[2:])
+        parent = next(iter(union.subject_predicates(node)), None)
+        return (parent if parent else (None, None))  # type: ignore[return-value]
+
+
+def _term(value: str) -> Node:
+    from rdflib import Literal
+
+    return URIRef(value) if value.startswith(("http://", "https://", "urn:")) else Literal(value)
+
+
+def validate(loaded: LoadedGraphs, ontology_graph: str, shapes: Graph, checks_dir: Path, root: Path,
+             inferred: Graph | None = None) -> tuple[ValidationReport, Graph]:
+    """Every problem of the asserted data (and, given ``inferred``, of the closure), located and labelled."""
+    data = loaded.union([g for g in loaded.graphs if g != ontology_graph])
+    ontology = loaded.graphs[ontology_graph]
+    asserted, report_graph = run_shacl(data, shapes, ontology)
+    results = asserted + run_checks(data, ontology, checks_dir)
+    if inferred is not None:
+        closure = loaded.union([g for g in loaded.graphs if g != ontology_graph])
+        for triple in inferred:
+            closure.add(triple)
+        seen = {_identity(v) for v in asserted}
+        closure_results, _ = run_shacl(closure, shapes, ontology)
+        results += [replace(v, origin="inferred") for v in closure_results if _identity(v) not in seen]
+    locator = Locator(loaded, root)
+    union = loaded.union()
+    located = [_with_label(locator.locate(v, union), union) for v in results]
+    ordered = sorted(located, key=lambda v: (v.file or "~", v.line or 0, v.focus, v.path or "", v.component))
+    return ValidationReport(ordered), report_graph
+
+
+def _identity(v: Violation) -> tuple:
+    return (v.focus, v.path, v.value, v.component, v.shape, v.message)
 
 
 def _with_label(violation: Violation, data: Graph) -> Violation:
     label = data.value(URIRef(violation.focus), RDFS.label) if violation.focus.startswith("http") else None
-    if label is None:
-        return violation
-    return Violation(**{**violation.__dict__, "focus_label": str(label)})
+    return violation if label is None else replace(violation, focus_label=str(label))

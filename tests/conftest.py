@@ -13,7 +13,7 @@ from kg.config import PROJECT_ROOT, Settings, load_settings
 from kg.snapshot import Snapshot
 from kg.store import GraphStore
 
-SOURCE_FOLDERS = ("ontology", "data", "shapes", "queries")
+SOURCE_FOLDERS = ("ontology", "data", "shapes", "checks", "queries")
 
 
 @pytest.fixture

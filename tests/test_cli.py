@@ -35,7 +35,9 @@ def test_validate_json_lists_results(project, capsys):
     code, out, _ = run(capsys, "--root", str(project.root), "validate", "--format", "json")
     report = json.loads(out)
     assert code == 1 and report["conforms"] is False
-    assert any(r["component"] == "kg:UndefinedTerm" and r["path"].endswith("def/locaton") for r in report["results"])
+    [typo] = [r for r in report["results"] if r["component"] == "kg:undefined-term"]
+    assert typo["path"].endswith("def/locaton")
+    assert (typo["file"], typo["line"]) == ("data/integrating-cities-home.ttl", len(path.read_text().splitlines()))
 
 
 def test_query_json_is_standard_sparql_results(built, capsys):

@@ -38,10 +38,11 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
 
     settings = settings or load_settings()
     snapshot = snapshot or Snapshot.open(settings.current_snapshot)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["COMPRESS_MIMETYPES"] = sorted({f.media_type for f in ALL_FORMATS} | {"text/html", "text/plain", "text/css",
-                                                                                    "application/javascript", "application/json"})
+                                                                                    "text/javascript", "application/javascript",
+                                                                                    "application/json"})
     app.config["COMPRESS_ALGORITHM"] = ["gzip", "deflate"]
     Compress(app)
 
