@@ -39,6 +39,15 @@ class FileIndex:
     path: Path
     subjects: dict[Key, int] = field(default_factory=dict)  # subject -> first line it is a subject on
     statements: dict[tuple[Key, str], int] = field(default_factory=dict)  # (subject, predicate) -> first line
+    objects: dict[tuple[Key, str, str], int] = field(default_factory=dict)  # (subject, predicate, object value) -> line
+
+    def line_of(self, subject: str, predicate: str | None, value: str | None) -> int | None:
+        """The most precise line known: of the object, else of the predicate, else of the subject."""
+        if predicate is not None and value is not None and (subject, predicate, value) in self.objects:
+            return self.objects[(subject, predicate, value)]
+        if predicate is not None and (subject, predicate) in self.statements:
+            return self.statements[(subject, predicate)]
+        return self.subjects.get(subject)
 
 
 @dataclass
@@ -77,6 +86,13 @@ class _Reader:
         if kind == "word" and value == "a":
             return "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
         return value
+
+    def object_value(self, kind: str | None, value: str) -> str:
+        """An object as rdflib's ``str()`` gives it: the IRI, or a literal's lexical form (simple escapes undone)."""
+        if kind == "string":
+            quote = 3 if value[:3] in ('"""', "'''") else 1
+            return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)), value[quote:-quote])
+        return self.term(kind, value)
 
     def run(self) -> FileIndex:
         while self.pos < len(self.tokens):
@@ -140,15 +156,17 @@ class _Reader:
             predicate = self.term(kind, value)
             if subject is not None:
                 self.index.statements.setdefault((subject, predicate), line)
-            self.object_list()
+            self.object_list(subject, predicate)
 
-    def object_list(self) -> None:
+    def object_list(self, subject: Key | None, predicate: str) -> None:
         while self.pos < len(self.tokens):
             kind, value, line = self.take()
             if value == "[":
                 self.blank_node(line)
             elif value == "(":
                 self.skip_collection()
+            elif subject is not None:
+                self.index.objects.setdefault((subject, predicate, self.object_value(kind, value)), line)
             if self.peek()[0] in ("lang",):
                 self.take()
             elif self.peek()[0] == "dtmark":

@@ -29,6 +29,10 @@ class Violation:
     def located(self, file: str | None, line: int | None) -> "Violation":
         return replace(self, file=file, line=line)
 
+    def located_as(self, original: "Violation") -> "Violation":
+        """``original`` with this violation's location."""
+        return replace(original, file=self.file, line=self.line)
+
 
 @dataclass
 class ValidationReport:

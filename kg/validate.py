@@ -93,11 +93,17 @@ class Locator:
                 rank = 3
             else:
                 continue
-            line = index.statements.get((str(subject), str(predicate))) if predicate is not None else None
-            line = line or index.subjects.get(str(subject))
+            line = index.line_of(str(subject), str(predicate) if predicate is not None else None, v.value)
             if line is not None and (best is None or rank < best[0]):
                 best = (rank, name, line)
-        return v.located(best[1], best[2]) if best else v
+        if best:
+            return v.located(best[1], best[2])
+        referrer = next(iter(union.subject_predicates(subject)), None)
+        if referrer is not None and not isinstance(referrer[0], BNode):
+            # A node no file describes (a dangling link, say) is located where it is linked to.
+            return self.locate(replace(v, focus=str(referrer[0]), path=str(referrer[1]), value=str(subject)), union) \
+                .located_as(v)
+        return v
 
     @staticmethod
     def _anchor(v: Violation, union: Graph) -> tuple[URIRef | None, URIRef | None]:
