@@ -18,6 +18,7 @@ from kg.build import Pipeline
 from kg.cli import main
 from kg.config import PROJECT_ROOT, load_settings
 from kg.namespaces import SH
+from kg.report import ValidationReport
 from kg.report_formats import FORMATS
 
 HOME = "data/integrating-cities-home.ttl"
@@ -211,3 +212,40 @@ def test_changed_only_reports_what_a_change_introduced(broken, capsys, tmp_path)
     code = main(["--root", str(root), "validate", "--asserted-only", "--changed-only", "--format", "json"])
     results = json.loads(capsys.readouterr().out)["results"]
     assert code == 1 and {r["file"] for r in results} == {"data/common-knowledge.ttl"}
+
+
+# --- every rule: breaking it names the file, the line and the rule -------------------------------
+
+FIXTURES = sorted((PROJECT_ROOT / "tests" / "shapes").glob("*/invalid-*.ttl"))
+
+
+@pytest.fixture(scope="module")
+def shape_context():
+    from kg.load import load_shapes, parse_turtle, turtle_files
+
+    settings = load_settings({"root": PROJECT_ROOT}, environ={})
+    ontology = Graph()
+    for path in turtle_files(settings.ontology_dir):
+        parse_turtle(path, into=ontology)
+    return settings, ontology, load_shapes(settings)
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[f"{f.parent.name}/{f.name}" for f in FIXTURES])
+def test_breaking_any_shape_rule_names_file_line_and_rule(shape_context, fixture):
+    """The failing example of every constraint, as a data file: its report locates the problem."""
+    from kg.load import LoadedGraphs, parse_turtle
+    from kg.validate import validate
+
+    settings, ontology, shapes = shape_context
+    loaded = LoadedGraphs()
+    loaded.graphs[settings.ontology_graph] = ontology
+    loaded.files[settings.ontology_graph] = []
+    loaded.graphs["urn:fixture"] = parse_turtle(fixture)
+    loaded.files["urn:fixture"] = [fixture]
+    report, _ = validate(loaded, settings.ontology_graph, shapes, settings.checks_dir, fixture.parent)
+    shacl = [v for v in report.results if v.component.startswith("sh:")]
+    assert shacl, "the failing example produced no SHACL result"
+    for v in shacl:
+        assert v.file == fixture.name and v.line and v.line > 1, (v.component, v.focus, v.file, v.line)
+        assert v.rule and v.message
+        assert f"file={fixture.name},line={v.line}" in FORMATS["github"](ValidationReport([v]))
