@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pyshacl import validate as shacl_validate
-from rdflib import BNode, Graph, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
@@ -117,8 +117,6 @@ class Locator:
 
 
 def _term(value: str) -> Node:
-    from rdflib import Literal
-
     return URIRef(value) if value.startswith(("http://", "https://", "urn:")) else Literal(value)
 
 
