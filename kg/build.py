@@ -8,11 +8,13 @@ from pathlib import Path
 from rdflib import Graph
 
 from kg.config import Settings
+from kg.dumps import write_dumps
 from kg.load import LoadedGraphs, load_shapes, load_sources, turtle_files
 from kg.reason import infer
 from kg.report import ValidationReport
 from kg.snapshot import Snapshot, input_hash, write_snapshot
 from kg.validate import validate
+from kg.void import write_void
 
 
 class BuildFailed(Exception):
@@ -83,7 +85,9 @@ def build(settings: Settings) -> tuple[Snapshot, ValidationReport]:
         },
         "validation": {"conforms": True, "warnings": len(report.results)},
     }
-    snapshot = write_snapshot(settings.build_dir, graphs, manifest, keep=settings.keep_snapshots)
+    # The downloads, then the VoID description of the store and the downloads: written inside the snapshot.
+    snapshot = write_snapshot(settings.build_dir, graphs, manifest, keep=settings.keep_snapshots,
+                              artefacts=(write_dumps, write_void))
     return snapshot, report
 
 

@@ -4,8 +4,10 @@ https://www.w3.org/TR/sparql11-service-description/
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, RDF, XSD
+from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from kg.formats import ALL_FORMATS
 from kg.load import new_graph
@@ -30,6 +32,8 @@ def describe(endpoint_url: str, manifest: dict, graph_labels: dict[str, str]) ->
         "allow-listed.", lang="en")))
     for fmt in ALL_FORMATS:
         graph.add((service, SD.resultFormat, URIRef(fmt.w3c_iri)))
+    # The VoID/DCAT description of the dataset (statistics, downloads), served next to the endpoint.
+    graph.add((service, RDFS.seeAlso, URIRef(urljoin(endpoint_url, ".well-known/void"))))
     dataset = BNode()
     graph.add((service, SD.defaultDataset, dataset))
     graph.add((dataset, RDF.type, SD.Dataset))

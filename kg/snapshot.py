@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -25,6 +25,12 @@ from kg.load import to_oxigraph
 DATASET_FILE = "dataset.nq"
 MANIFEST_FILE = "manifest.json"
 STORE_DIR = "store"
+
+#: A build step that writes more files into the staging folder once the store is written (the store is
+#: at ``<staging>/store``, closed, so the step may open it), given the manifest so far; it returns entries
+#: to add to the manifest. Steps run in order, each seeing what the previous ones added; if one raises,
+#: the whole snapshot is discarded. See kg.dumps and kg.void.
+Artefact = Callable[[Path, dict[str, Any]], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,9 @@ def nquads(graph_iri: str, graph: Graph) -> bytes:
     return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
 
 
-def write_snapshot(build_dir: Path, graphs: dict[str, Graph], manifest: dict[str, Any], keep: int) -> Snapshot:
-    """Write graphs + manifest into a new folder, then point ``current`` at it atomically."""
+def write_snapshot(build_dir: Path, graphs: dict[str, Graph], manifest: dict[str, Any], keep: int,
+                   artefacts: Sequence[Artefact] = ()) -> Snapshot:
+    """Write graphs + manifest (+ ``artefacts``) into a new folder, then point ``current`` at it atomically."""
     build_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(timezone.utc)
     build_id = now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + manifest["input_hash"][:12]
@@ -89,6 +96,8 @@ def write_snapshot(build_dir: Path, graphs: dict[str, Graph], manifest: dict[str
             "total_triples": sum(len(g) for g in graphs.values()),
         }
         _write_store(staging / DATASET_FILE, staging / STORE_DIR, manifest["inferred_graph"])
+        for artefact in artefacts:
+            manifest = {**manifest, **artefact(staging, manifest)}
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         staging.rename(final)
     except BaseException:

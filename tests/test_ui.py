@@ -70,7 +70,7 @@ def editor_html(client: FlaskClient) -> str:
     return response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/sparql", "/"])
+@pytest.mark.parametrize("path", ["/sparql"])
 def test_browsers_get_the_editor_page(client: FlaskClient, path: str) -> None:
     response = client.get(path, headers={"Accept": BROWSER_ACCEPT})
     assert response.status_code == 200
@@ -176,7 +176,7 @@ def test_examples_are_embedded_safely(app: Flask, tmp_path: Path, monkeypatch: p
     (tmp_path / "queries" / "cq99-nasty.rq").write_text(nasty_query, encoding="utf-8")
     settings = dataclasses.replace(app.extensions["kg.settings"], root=tmp_path)
     monkeypatch.setitem(app.extensions, "kg.settings", settings)
-    page = app.test_client().get("/", headers={"Accept": BROWSER_ACCEPT}).get_data(as_text=True)
+    page = app.test_client().get("/sparql", headers={"Accept": BROWSER_ACCEPT}).get_data(as_text=True)
     assert "<script>alert" not in page
     assert "<b>bold</b>" not in page
     assert "&lt;b&gt;bold&lt;/b&gt;" in page

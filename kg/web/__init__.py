@@ -34,7 +34,7 @@ PREFLIGHT_HEADERS = {
 
 def create_app(settings: Settings | None = None, snapshot: Snapshot | None = None) -> Flask:
     """An application serving ``snapshot`` (default: the current snapshot of ``settings``)."""
-    from kg.web import meta, sparql, ui
+    from kg.web import dataset, meta, ontology, sparql, ui
 
     settings = settings or load_settings()
     snapshot = snapshot or Snapshot.open(settings.current_snapshot)
@@ -56,6 +56,10 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
     app.register_blueprint(sparql.bp)
     app.register_blueprint(meta.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(dataset.bp)
+    app.register_blueprint(ontology.bp)
+    from kg.web import resources
+    app.register_blueprint(resources.bp)
 
     @app.before_request
     def _start_clock() -> None:

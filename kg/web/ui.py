@@ -54,12 +54,6 @@ def _immutable(response: Response) -> Response:
     return response
 
 
-@bp.route("/")
-def home() -> Response:
-    """The editor page itself: the site's front door is the query editor."""
-    return editor()
-
-
 def editor() -> Response:
     """The query editor page (also answers a browser's GET /sparql without a query)."""
     settings = current_app.extensions["kg.settings"]

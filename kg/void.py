@@ -1,0 +1,359 @@
+"""The VoID and DCAT description of the dataset, generated from the snapshot at build time.
+
+A build step (see :func:`kg.snapshot.write_snapshot`'s ``artefacts``), run after :mod:`kg.dumps`:
+it counts with SPARQL over the snapshot's staged store and writes ``void.ttl`` into the snapshot.
+The server answers ``/.well-known/void`` (https://www.w3.org/TR/void/#well-known) with that file,
+converted to the format the client asks for.
+
+What it says (https://www.w3.org/TR/void/, https://www.w3.org/TR/vocab-dcat-3/):
+
+- ``<base>.well-known/void`` is a ``void:DatasetDescription`` whose primary topic is the dataset
+  ``<base>.well-known/void#dataset``, a ``void:Dataset`` and ``dcat:Dataset``: title, description,
+  licence (CC BY 4.0), publisher, the source documents (``dcterms:source``), the SPARQL endpoint,
+  one ``void:dataDump`` and one ``dcat:Distribution`` per download (URL, media type, byte size, SHA-256
+  as an ``spdx:Checksum``), the vocabularies used and the instance URI space;
+- statistics over the union default graph (a set: a triple stated in two graphs counts once):
+  ``void:triples``, ``void:entities`` (distinct IRIs in ``<base>id/`` that have an ``rdf:type``),
+  ``void:classes`` (distinct objects of ``rdf:type``), ``void:properties``, ``void:distinctSubjects``
+  and ``void:distinctObjects``; a ``void:classPartition`` per class (``void:entities``: distinct
+  resources of that type) and a ``void:propertyPartition`` per property (``void:triples``,
+  distinct subjects and objects);
+- a ``void:subset`` per named graph, ``<base>.well-known/void#graph-<name>`` with ``sd:name`` the graph
+  IRI, its title, and its own counts (triples, entities, distinct subjects and objects), and
+  ``dcterms:source`` the source document of each source graph (``ic:graphSource`` in data/sources.ttl).
+
+URLs are absolute and persistent: the endpoint is ``<base>sparql`` and each download
+``<base>downloads/<file>``, with ``<base>`` the persistent base IRI (``KG_BASE_IRI``, by default
+https://w3id.org/integrating-cities/). The w3id redirect maps the base onto the server's root, where
+``/sparql``, ``/downloads/<file>`` and ``/.well-known/void`` are served (kg/web/sparql.py,
+kg/web/dataset.py), so the description holds whatever host the server runs on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import pyoxigraph as ox
+
+from kg.dumps import GZIP_MEDIA_TYPE, dump_entries
+from kg.namespaces import PREFIXES
+from kg.snapshot import STORE_DIR
+
+VOID_FILE = "void.ttl"
+LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+PUBLISHER_NAME = "Integrating Cities Knowledge Graph developers"
+IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+VOID = "http://rdfs.org/ns/void#"
+DCAT = "http://www.w3.org/ns/dcat#"
+DCTERMS = "http://purl.org/dc/terms/"
+FOAF = "http://xmlns.com/foaf/0.1/"
+SPDX = "http://spdx.org/rdf/terms#"
+SD = "http://www.w3.org/ns/sparql-service-description#"
+
+#: Prefixes of void.ttl: ours, and those of the vocabularies the description itself uses.
+VOID_PREFIXES = {**PREFIXES, "dcat": DCAT, "foaf": FOAF, "spdx": SPDX, "sd": SD}
+
+TITLE = "Integrating Cities Knowledge Graph"
+DESCRIPTION = (
+    "A linked-data knowledge graph of how European cities cooperate on migrant integration: cities, the EUROCITIES "
+    "network and its working group on migration and integration, the Urban Agenda partnership on inclusion of "
+    "migrants and refugees, projects, initiatives, the Integrating Cities Charter, funding programmes, people and "
+    "their posts, themes, and events. Every asserted fact is traced to one of five source documents, each with its "
+    "own named graph; graph/inferred holds the OWL 2 RL entailments. Statistics count the union of all named graphs "
+    "as a set."
+)
+KEYWORDS = ("migrant integration", "cities", "EUROCITIES", "Integrating Cities", "linked data")
+
+# -- counting ---------------------------------------------------------------------------------------------------
+
+_TOTALS = "SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?o) AS ?objects) WHERE { ?s ?p ?o }"
+_ENTITIES = 'SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?class . FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ns}")) }}'
+_CLASSES = "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class } GROUP BY ?class"
+_PROPERTIES = ("SELECT ?p (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?o) AS ?objects) "
+               "WHERE { ?s ?p ?o } GROUP BY ?p")
+_GRAPHS = ("SELECT ?g (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?o) AS ?objects) "
+           "WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+_GRAPH_ENTITIES = ('SELECT ?g (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s a ?class . '
+                   'FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ns}")) }} }} GROUP BY ?g')
+_SOURCES = "SELECT DISTINCT ?doc WHERE {{ ?doc a <{ic}SourceDocument> }} ORDER BY ?doc"
+_GRAPH_DESCRIPTIONS = """SELECT ?g ?label ?description ?source WHERE {{
+  ?g a <{ic}DataGraph> .
+  OPTIONAL {{ ?g <{rdfs}label> ?label }}
+  OPTIONAL {{ ?g <{dcterms}description> ?description }}
+  OPTIONAL {{ ?g <{ic}graphSource> ?source }}
+}}"""
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Triples and distinct terms of one graph, or of the triples with one property."""
+
+    triples: int
+    subjects: int
+    objects: int
+    entities: int = 0
+
+
+@dataclass
+class Statistics:
+    """Everything the description counts, each figure from one SPARQL query over the snapshot's store."""
+
+    total: Counts
+    classes: dict[str, int]  # class IRI -> distinct resources of that type
+    properties: dict[str, Counts]  # property IRI -> its triples, distinct subjects and objects
+    graphs: dict[str, Counts]  # named graph IRI -> its counts
+    sources: list[str] = field(default_factory=list)  # source document IRIs
+    graph_labels: dict[str, str] = field(default_factory=dict)
+    graph_descriptions: dict[str, str] = field(default_factory=dict)
+    graph_sources: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def vocabularies(self) -> list[str]:
+        """Namespaces of every class and property used."""
+        return sorted({namespace(iri) for iri in [*self.classes, *self.properties]})
+
+
+def namespace(iri: str) -> str:
+    """The namespace of a term: up to its last ``#``, or else its last ``/``."""
+    cut = iri.rfind("#") if "#" in iri else iri.rfind("/")
+    return iri[:cut + 1]
+
+
+def statistics(store: ox.Store, graphs: Iterable[str], base_iri: str) -> Statistics:
+    """Count over ``store``, whose default graph is the union (a set) of ``graphs``, the published named graphs."""
+    named = [ox.NamedNode(g) for g in sorted(graphs)]
+    ns = base_iri + "id/"
+    ic = base_iri + "def/"
+
+    def rows(query: str):
+        return store.query(query, default_graph=ox.DefaultGraph(), named_graphs=named)
+
+    total_row = next(iter(rows(_TOTALS)))
+    entities = int(next(iter(rows(_ENTITIES.format(ns=ns))))["n"].value)
+    total = Counts(_int(total_row["triples"]), _int(total_row["subjects"]), _int(total_row["objects"]), entities)
+    classes = {r["class"].value: _int(r["n"]) for r in rows(_CLASSES) if isinstance(r["class"], ox.NamedNode)}
+    properties = {r["p"].value: Counts(_int(r["n"]), _int(r["subjects"]), _int(r["objects"])) for r in rows(_PROPERTIES)}
+    graph_entities = {r["g"].value: _int(r["n"]) for r in rows(_GRAPH_ENTITIES.format(ns=ns))}
+    per_graph = {g.value: Counts(0, 0, 0) for g in named}
+    for r in rows(_GRAPHS):
+        g = r["g"].value
+        per_graph[g] = Counts(_int(r["n"]), _int(r["subjects"]), _int(r["objects"]), graph_entities.get(g, 0))
+    stats = Statistics(total, dict(sorted(classes.items())), dict(sorted(properties.items())), per_graph)
+    stats.sources = [r["doc"].value for r in rows(_SOURCES.format(ic=ic))]
+    for r in rows(_GRAPH_DESCRIPTIONS.format(ic=ic, rdfs=RDFS, dcterms=DCTERMS)):
+        g = r["g"].value
+        if r["label"] is not None:
+            stats.graph_labels[g] = r["label"].value
+        if r["description"] is not None:
+            stats.graph_descriptions[g] = r["description"].value
+        if r["source"] is not None:
+            stats.graph_sources.setdefault(g, []).append(r["source"].value)
+    return stats
+
+
+def _int(term: ox.Literal) -> int:
+    return int(term.value)
+
+
+# -- the description ------------------------------------------------------------------------------------------
+
+def document_iri(base_iri: str) -> str:
+    return base_iri + ".well-known/void"
+
+
+def dataset_iri(base_iri: str) -> str:
+    return document_iri(base_iri) + "#dataset"
+
+
+def subset_iri(base_iri: str, graph: str) -> str:
+    graph_ns = base_iri + "graph/"
+    name = graph[len(graph_ns):] if graph.startswith(graph_ns) else hashlib.sha256(graph.encode()).hexdigest()[:16]
+    return document_iri(base_iri) + "#graph-" + name
+
+
+def endpoint_url(base_iri: str) -> str:
+    return base_iri + "sparql"
+
+
+def download_url(base_iri: str, file: str) -> str:
+    return base_iri + "downloads/" + file
+
+
+class _Triples(list):
+    def add(self, s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
+        self.append(ox.Triple(s, ox.NamedNode(p), o))
+
+
+def _iri(value: str) -> ox.NamedNode:
+    return ox.NamedNode(value)
+
+
+def _integer(n: int, datatype: str = XSD + "integer") -> ox.Literal:
+    return ox.Literal(str(n), datatype=ox.NamedNode(datatype))
+
+
+def _en(text: str) -> ox.Literal:
+    return ox.Literal(text, language="en")
+
+
+def describe(stats: Statistics, manifest: dict[str, Any]) -> list[ox.Triple]:
+    """The VoID + DCAT triples for a snapshot (its manifest, with its dumps) and its statistics."""
+    base = manifest["base_iri"]
+    t = _Triples()
+    a = RDF + "type"
+    doc, dataset = _iri(document_iri(base)), _iri(dataset_iri(base))
+    endpoint = _iri(endpoint_url(base))
+    modified = ox.Literal(manifest["built_at"], datatype=ox.NamedNode(XSD + "dateTime"))
+    licence = _iri(LICENSE)
+
+    t.add(doc, a, _iri(VOID + "DatasetDescription"))
+    t.add(doc, DCTERMS + "title", _en(f"A VoID and DCAT description of the {TITLE}"))
+    t.add(doc, FOAF + "primaryTopic", dataset)
+    t.add(doc, DCTERMS + "modified", modified)
+
+    publisher = _iri(document_iri(base) + "#publisher")
+    t.add(publisher, a, _iri(FOAF + "Organization"))
+    t.add(publisher, FOAF + "name", _en(PUBLISHER_NAME))
+
+    t.add(dataset, a, _iri(VOID + "Dataset"))
+    t.add(dataset, a, _iri(DCAT + "Dataset"))
+    t.add(dataset, DCTERMS + "title", _en(TITLE))
+    t.add(dataset, DCTERMS + "description", _en(DESCRIPTION))
+    t.add(dataset, DCTERMS + "license", licence)
+    t.add(dataset, DCTERMS + "publisher", publisher)
+    t.add(dataset, DCTERMS + "modified", modified)
+    t.add(dataset, DCTERMS + "identifier", ox.Literal(manifest["build_id"]))
+    t.add(dataset, DCTERMS + "language", _iri("http://id.loc.gov/vocabulary/iso639-1/en"))
+    t.add(dataset, DCAT + "landingPage", _iri(base))
+    t.add(dataset, FOAF + "homepage", _iri(base))
+    for keyword in KEYWORDS:
+        t.add(dataset, DCAT + "keyword", _en(keyword))
+    for source in stats.sources:
+        t.add(dataset, DCTERMS + "source", _iri(source))
+
+    # The SPARQL endpoint, as VoID and as a DCAT data service reached through a distribution.
+    t.add(dataset, VOID + "sparqlEndpoint", endpoint)
+    t.add(endpoint, a, _iri(DCAT + "DataService"))
+    t.add(endpoint, a, _iri(SD + "Service"))
+    t.add(endpoint, DCTERMS + "title", _en(f"{TITLE} SPARQL endpoint"))
+    t.add(endpoint, DCAT + "endpointURL", endpoint)
+    t.add(endpoint, DCAT + "endpointDescription", endpoint)
+    t.add(endpoint, DCAT + "servesDataset", dataset)
+    t.add(endpoint, DCTERMS + "license", licence)
+    through_endpoint = _iri(document_iri(base) + "#sparql")
+    t.add(dataset, DCAT + "distribution", through_endpoint)
+    t.add(through_endpoint, a, _iri(DCAT + "Distribution"))
+    t.add(through_endpoint, DCTERMS + "title", _en("SPARQL endpoint"))
+    t.add(through_endpoint, DCAT + "accessURL", endpoint)
+    t.add(through_endpoint, DCAT + "accessService", endpoint)
+    t.add(through_endpoint, DCTERMS + "license", licence)
+
+    # The downloads.
+    for fmt, entry in dump_entries(manifest):
+        url = _iri(download_url(base, fmt.file))
+        distribution = _iri(document_iri(base) + "#dump-" + fmt.file)
+        t.add(dataset, VOID + "dataDump", url)
+        t.add(dataset, VOID + "feature", _iri(fmt.w3c_iri))
+        t.add(dataset, DCAT + "distribution", distribution)
+        t.add(distribution, a, _iri(DCAT + "Distribution"))
+        t.add(distribution, DCTERMS + "title", _en(fmt.title))
+        t.add(distribution, DCAT + "downloadURL", url)
+        t.add(distribution, DCAT + "accessURL", url)
+        t.add(distribution, DCAT + "mediaType", _iri(IANA_MEDIA_TYPES + entry["media_type"]))
+        t.add(distribution, DCTERMS + "format", _iri(fmt.w3c_iri))
+        if entry.get("compression") == "gzip":
+            t.add(distribution, DCAT + "compressFormat", _iri(IANA_MEDIA_TYPES + GZIP_MEDIA_TYPE))
+        t.add(distribution, DCAT + "byteSize", _integer(entry["bytes"], XSD + "nonNegativeInteger"))
+        checksum = ox.BlankNode()
+        t.add(distribution, SPDX + "checksum", checksum)
+        t.add(checksum, a, _iri(SPDX + "Checksum"))
+        t.add(checksum, SPDX + "algorithm", _iri(SPDX + "checksumAlgorithm_sha256"))
+        t.add(checksum, SPDX + "checksumValue", ox.Literal(entry["sha256"], datatype=ox.NamedNode(XSD + "hexBinary")))
+        t.add(distribution, DCTERMS + "license", licence)
+        t.add(distribution, DCTERMS + "modified", modified)
+
+    # What the data is made of.
+    t.add(dataset, VOID + "uriSpace", ox.Literal(base + "id/"))
+    for vocabulary in stats.vocabularies:
+        t.add(dataset, VOID + "vocabulary", _iri(vocabulary))
+    t.add(dataset, VOID + "triples", _integer(stats.total.triples))
+    t.add(dataset, VOID + "entities", _integer(stats.total.entities))
+    t.add(dataset, VOID + "classes", _integer(len(stats.classes)))
+    t.add(dataset, VOID + "properties", _integer(len(stats.properties)))
+    t.add(dataset, VOID + "distinctSubjects", _integer(stats.total.subjects))
+    t.add(dataset, VOID + "distinctObjects", _integer(stats.total.objects))
+    for cls, n in stats.classes.items():
+        partition = ox.BlankNode()
+        t.add(dataset, VOID + "classPartition", partition)
+        t.add(partition, VOID + "class", _iri(cls))
+        t.add(partition, VOID + "entities", _integer(n))
+    for prop, counts in stats.properties.items():
+        partition = ox.BlankNode()
+        t.add(dataset, VOID + "propertyPartition", partition)
+        t.add(partition, VOID + "property", _iri(prop))
+        t.add(partition, VOID + "triples", _integer(counts.triples))
+        t.add(partition, VOID + "distinctSubjects", _integer(counts.subjects))
+        t.add(partition, VOID + "distinctObjects", _integer(counts.objects))
+
+    # One subset per named graph.
+    for graph, counts in stats.graphs.items():
+        subset = _iri(subset_iri(base, graph))
+        t.add(dataset, VOID + "subset", subset)
+        t.add(subset, a, _iri(VOID + "Dataset"))
+        t.add(subset, a, _iri(SD + "NamedGraph"))
+        t.add(subset, SD + "name", _iri(graph))
+        if graph in stats.graph_labels:
+            t.add(subset, DCTERMS + "title", _en(stats.graph_labels[graph]))
+        if graph in stats.graph_descriptions:
+            t.add(subset, DCTERMS + "description", _en(stats.graph_descriptions[graph]))
+        for source in sorted(stats.graph_sources.get(graph, [])):
+            t.add(subset, DCTERMS + "source", _iri(source))
+        t.add(subset, DCTERMS + "license", licence)
+        t.add(subset, VOID + "sparqlEndpoint", endpoint)
+        t.add(subset, VOID + "triples", _integer(counts.triples))
+        t.add(subset, VOID + "entities", _integer(counts.entities))
+        t.add(subset, VOID + "distinctSubjects", _integer(counts.subjects))
+        t.add(subset, VOID + "distinctObjects", _integer(counts.objects))
+    return _grouped(t)
+
+
+def _grouped(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """The triples with those of each subject together (in order of first mention), so Turtle writes each node once."""
+    first: dict[ox.NamedNode | ox.BlankNode, int] = {}
+    for triple in triples:
+        first.setdefault(triple.subject, len(first))
+    return sorted(triples, key=lambda triple: first[triple.subject])
+
+
+def write_void(staging: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Count over the staged store, describe, and write ``staging/void.ttl``; return the manifest's ``"void"`` entry."""
+    store = ox.Store.read_only(str(staging / STORE_DIR))
+    try:
+        stats = statistics(store, manifest["graphs"], manifest["base_iri"])
+    finally:
+        del store
+    triples = describe(stats, manifest)
+    path = staging / VOID_FILE
+    with open(path, "wb") as out:
+        ox.serialize(triples, out, ox.RdfFormat.TURTLE, prefixes=VOID_PREFIXES)
+    return {"void": {"file": VOID_FILE, "triples": len(triples), "bytes": path.stat().st_size,
+                     "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}}
+
+
+@lru_cache(maxsize=32)
+def serialize(path: Path, rdf_format: ox.RdfFormat) -> bytes:
+    """A snapshot's void.ttl in another syntax (the file never changes once the snapshot is written)."""
+    data = path.read_bytes()
+    if rdf_format == ox.RdfFormat.TURTLE:
+        return data
+    triples = list(ox.parse(data, format=ox.RdfFormat.TURTLE))
+    options = {"prefixes": VOID_PREFIXES} if rdf_format in (ox.RdfFormat.RDF_XML,) else {}
+    return ox.serialize(triples, format=rdf_format, **options) or b""

@@ -1,0 +1,99 @@
+"""The dataset as a whole: its VoID/DCAT description and the downloads of the graph.
+
+Both are files of the snapshot written by `kg build` (kg/void.py, kg/dumps.py); nothing is
+serialised here beyond converting the small description to the syntax a client asks for.
+
+- ``GET /.well-known/void`` (also ``/void``): the description, as Turtle (default), JSON-LD,
+  N-Triples or RDF/XML by ``Accept``; 406 for anything else.
+- ``GET /downloads/``: the list of downloads for people, with sizes and checksums.
+- ``GET /downloads/<file>``: one dump, sent as stored (its ``Content-Length`` and SHA-256 are those
+  the description publishes; the ``ETag`` is the SHA-256), with Range and conditional requests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
+
+from kg.dumps import BY_FILE, DUMPS_DIR, dump_entries
+from kg.snapshot import Snapshot
+from kg.void import VOID_FILE, serialize
+from kg.web.ui import asset_url
+
+bp = Blueprint("dataset", __name__, template_folder="templates")
+
+#: What the description can be sent as; the first is the default.
+VOID_FORMATS = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
+
+
+def _snapshot() -> Snapshot:
+    return current_app.extensions["kg.endpoint"].snapshot
+
+
+def _last_modified() -> str:
+    return current_app.extensions["kg.last_modified"]
+
+
+@bp.route("/void")
+@bp.route("/.well-known/void")  # the rule url_for gives (registered first)
+def void() -> Response:
+    offered = list(VOID_FORMATS)
+    best = request.accept_mimetypes.best_match(offered) if request.accept_mimetypes else offered[0]
+    if best is None:
+        return Response(f"Not acceptable: the dataset description is available as {', '.join(offered)}.\n", status=406,
+                        mimetype="text/plain", headers={"Vary": "Accept"})
+    snapshot = _snapshot()
+    path = snapshot.path / VOID_FILE
+    if not path.is_file():
+        return Response("This snapshot has no dataset description: rebuild it with `kg build`.\n", status=404,
+                        mimetype="text/plain")
+    body = serialize(path, VOID_FORMATS[best])
+    content_type = best if "json" in best else f"{best}; charset=utf-8"
+    response = Response(body, content_type=content_type,
+                        headers={"Vary": "Accept", "Last-Modified": _last_modified(), "Cache-Control": "no-cache"})
+    response.set_etag(f"{snapshot.manifest.get('void', {}).get('sha256', snapshot.manifest['build_id'])[:32]}-{best.split('/')[1]}")
+    return response.make_conditional(request)
+
+
+@bp.route("/downloads/")
+def downloads() -> Response:
+    snapshot = _snapshot()
+    rows = [{"file": fmt.file, "url": url_for("dataset.download", name=fmt.file), "title": fmt.title,
+             "media_type": entry["media_type"], "gzip": fmt.gzip, "graphs": fmt.graphs,
+             "count": entry.get("quads" if fmt.graphs else "triples"), "bytes": entry["bytes"], "size": _size(entry["bytes"]),
+             "sha256": entry["sha256"]} for fmt, entry in dump_entries(snapshot.manifest)]
+    page = render_template("downloads.html", asset=asset_url, dumps=rows, manifest=snapshot.manifest,
+                           void_url=url_for("dataset.void"), sparql_url=url_for("sparql.sparql"))
+    return Response(page, mimetype="text/html", headers={"Cache-Control": "no-cache"})
+
+
+@bp.route("/downloads/<name>")
+def download(name: str) -> Response:
+    snapshot = _snapshot()
+    entry = snapshot.manifest.get("dumps", {}).get(name)
+    if name not in BY_FILE or entry is None:  # only the names we write: no path ever comes from the request
+        abort(404)
+    path: Path = snapshot.path / DUMPS_DIR / BY_FILE[name].file
+    # Sent as stored, never re-encoded on the fly: the bytes are those the checksum covers, and Range works.
+    request.environ.pop("HTTP_ACCEPT_ENCODING", None)
+    response = send_file(path, mimetype=BY_FILE[name].content_type, etag=entry["sha256"], conditional=True,
+                         last_modified=datetime.fromisoformat(snapshot.manifest["built_at"]), max_age=None, download_name=name)
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Link"] = f'<{url_for("dataset.void")}>; rel="describedby"'
+    return response
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)

@@ -1,0 +1,314 @@
+"""Our IRIs, dereferenceable: every ``…/id/<kind>/<slug>`` (and ``…/graph/<name>``) for programs and for people.
+
+The persistent base ``https://w3id.org/integrating-cities/`` maps onto this server's routes: the path
+after the base is the route, so ``…/id/city/helsinki`` is served at ``/id/city/helsinki``.
+
+**Direct content negotiation, not 303 redirects.** A GET on an entity's IRI answers ``200`` with the
+representation the ``Accept`` header prefers (q-values honoured; ``*/*`` or no header gets Turtle), with
+``Vary: Accept``, a ``Content-Location`` naming the document served (``…/helsinki.ttl``), and ``Link:
+rel="alternate"`` headers to every other representation. Each representation is also a document of its
+own at the IRI plus a suffix — ``.html``, ``.ttl``, ``.jsonld``, ``.nt``, ``.rdf``, ``.trig``, ``.nq`` —
+which never negotiates. We chose this over the httpRange-14 303 pattern (the IRI redirecting to a
+document about the thing) because w3id.org already redirects once to us, and a second round trip per
+resource costs every client and crawler for no information a client can act on: the
+``Content-Location`` header says which document describes the thing, and the thing's IRI (without a
+suffix) is what the data uses everywhere. Every one of our IRIs behaves the same way; the
+``/sparql`` DESCRIBE query gives the same facts.
+
+An unknown IRI gets ``404`` — a page with a search box and the nearest labels for browsers, one line
+of text for programs — and so does any path no route of the site knows. Pages for people: ``/`` (what
+the graph is, holds, how to query, cite and download it), ``/id/`` and ``/id/<kind>/`` (indexes, events
+in date order), ``/graph/`` (the named graphs), ``/search?q=`` (label search). Pages work without
+JavaScript and embed their description as JSON-LD for schema.org consumers.
+
+The queries behind these pages are our own, bounded ones (see :mod:`kg.describe`); they run in this
+process on one read-only store per application, not in the query workers that run user SPARQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, current_app, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from kg.competency import questions
+from kg.describe import (DATED_KINDS, FORMAT_NAMES, MAIN_CLASSES, RDF_SUFFIXES, Catalogue, Describer, href,
+                         iter_formats, local_path, page_model, sparql_link)
+from kg.namespaces import IC
+from kg.store import GraphStore
+from kg.web.ui import asset_url
+
+bp = Blueprint("resources", __name__, template_folder="templates")
+
+HTML = "text/html"
+#: Negotiable media types → suffix, in the order that breaks ties (``*/*`` gets the first).
+NEGOTIABLE = {"text/turtle": "ttl", HTML: "html", "application/ld+json": "jsonld", "application/n-triples": "nt",
+              "application/rdf+xml": "rdf", "application/trig": "trig", "application/n-quads": "nq"}
+#: Other names clients use for the same formats.
+ALIASES = {"application/x-turtle": "ttl", "application/json": "jsonld", "application/x-trig": "trig",
+           "application/xhtml+xml": "html"}
+SUFFIXES = {"html": HTML, **{s: media for s, (media, _) in RDF_SUFFIXES.items()}}
+KIND_TITLES = {
+    "city": "Cities", "country": "Countries", "region": "Regions", "place": "Districts and other places",
+    "organisation": "Organisations", "partnership": "Partnerships", "project": "Projects",
+    "initiative": "Initiatives and policy processes", "work": "Works: charters, documents, publications, presentations",
+    "source": "Source documents", "news": "News items", "person": "People", "membership": "Memberships and affiliations",
+    "post": "Posts", "event": "Events", "theme": "Themes", "role": "Roles", "concept": "Concepts",
+    "scheme": "Concept schemes", "count": "Stated counts", "objective": "Objectives and planned activities",
+    "funding": "Funding",
+}
+SEARCH_LIMIT = 50
+_QUESTION = re.compile(r"^Question\s*(?:\([^)]*\))?\s*:\s*")
+
+
+@dataclass
+class Site:
+    """What the pages need from one snapshot, built on first use and kept for the application's life."""
+
+    store: GraphStore
+    describer: Describer
+    catalogue: Catalogue
+    base: str
+
+
+_lock = threading.Lock()
+
+
+def site() -> Site:
+    found = current_app.extensions.get("kg.resources")
+    if found is None:
+        with _lock:
+            found = current_app.extensions.get("kg.resources")
+            if found is None:
+                base = current_app.extensions["kg.settings"].base_iri
+                store = GraphStore(current_app.extensions["kg.endpoint"].snapshot)
+                found = Site(store, Describer(store, base), Catalogue(store, base), base)
+                current_app.extensions["kg.resources"] = found
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Responses
+# ---------------------------------------------------------------------------------------------
+
+def _content_type(media_type: str) -> str:
+    """Charset on every text format; JSON is UTF-8 by definition and has no charset parameter."""
+    return media_type if media_type.endswith("json") else f"{media_type}; charset=utf-8"
+
+
+def _finish(body: bytes, media_type: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A response with an ETag of its body, answered 304 when the client already has it."""
+    headers = dict(headers or {})
+    etag = hashlib.sha256(body).hexdigest()[:24]
+    headers.setdefault("Cache-Control", "no-cache")
+    if status == 200:
+        headers["ETag"] = f'"{etag}"'
+        headers["Last-Modified"] = current_app.extensions["kg.last_modified"]
+        if any(tag.split(":", 1)[0] == etag for tag in request.if_none_match.as_set()):
+            return Response(status=304, headers=headers)
+    return Response(body, status=status, headers=headers, content_type=_content_type(media_type))
+
+
+def _page(template: str, status: int = 200, headers: dict[str, str] | None = None, **context) -> Response:
+    html = render_template(template, asset=asset_url, **context)
+    return _finish(html.encode("utf-8"), HTML, status, headers)
+
+
+def _alternates(path: str) -> str:
+    root = request.host_url.rstrip("/")
+    return ", ".join(f'<{root}{path}.{suffix}>; rel="alternate"; type="{media}"' for suffix, _, media in iter_formats())
+
+
+def _negotiate() -> str | None:
+    """The suffix of the representation the client prefers, or None if we have none it accepts."""
+    accept = request.accept_mimetypes
+    if not accept:
+        return "ttl"
+    offered = list(NEGOTIABLE) + list(ALIASES)
+    best = accept.best_match(offered)
+    if best is None:
+        return None
+    return NEGOTIABLE.get(best) or ALIASES[best]
+
+
+# ---------------------------------------------------------------------------------------------
+# Resources
+# ---------------------------------------------------------------------------------------------
+
+@bp.route("/id/<kind>/<path:name>")
+def instance(kind: str, name: str) -> Response:
+    return _resource(f"id/{kind}/{name}", kind)
+
+
+@bp.route("/graph/<path:name>")
+def graph(name: str) -> Response:
+    return _resource(f"graph/{name}", None)
+
+
+def _resource(path: str, kind: str | None) -> Response:
+    stem, dot, suffix = path.rpartition(".")
+    if dot and suffix in SUFFIXES and "/" not in suffix:
+        path, chosen, negotiated = stem, suffix, False
+    else:
+        chosen, negotiated = _negotiate(), True
+    s = site()
+    iri = s.base + path
+    description = s.describer.describe(iri)
+    if description is None:
+        return not_found(iri, kind, html=(chosen == "html") if not negotiated else None)
+    route = "/" + path
+    headers = {"Link": _alternates(route)}
+    if negotiated:
+        headers["Vary"] = "Accept"
+    if chosen is None:
+        offered = ", ".join(NEGOTIABLE)
+        return Response(f"406 Not Acceptable: {route} is available as {offered} (or add a suffix: "
+                        f"{', '.join('.' + x for x in SUFFIXES)}).\n", status=406, mimetype="text/plain",
+                        headers=headers)
+    if negotiated:
+        headers["Content-Location"] = f"{route}.{chosen}"
+    if chosen == "html":
+        model = page_model(description, s.base)
+        return _page("resource.html", headers=headers, r=model, format_names=FORMAT_NAMES)
+    return _finish(description.serialize(chosen), SUFFIXES[chosen], headers=headers)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages: home, indexes, search
+# ---------------------------------------------------------------------------------------------
+
+@bp.route("/")
+def home() -> Response:
+    s = site()
+    snapshot = s.store.snapshot
+    manifest = snapshot.manifest
+    inferred = manifest["inferred_graph"]
+    graphs = []
+    for g in sorted(manifest["graphs"]):
+        info = s.describer.graphs.get(g)
+        graphs.append({"iri": g, "href": href(g, s.base), "label": info.label if info else g,
+                       "triples": manifest["graphs"][g]["triples"],
+                       "source": info.source if info else None,
+                       "source_href": href(info.source, s.base) if info and info.source else None,
+                       "source_label": info.source_label if info else None})
+    total = len(s.store)
+    inferred_triples = manifest["graphs"].get(inferred, {}).get("triples", 0)
+    classes = [{"label": s.catalogue.class_labels.get(str(IC[c]), c), "count": s.catalogue.class_counts.get(str(IC[c]), 0),
+                "href": f"/id/{kind}/", "term": f"/def/{c}"} for c, kind in MAIN_CLASSES]
+    settings = current_app.extensions["kg.settings"]
+    examples = [{"name": q.name, "question": _QUESTION.sub("", q.question), "href": sparql_link(q.text)}
+                for q in questions(settings.queries_dir)][:6]
+    return _page("home.html", total=total, asserted=total - inferred_triples, inferred=inferred_triples,
+                 entities=len(s.catalogue.entries), classes=classes, graphs=graphs, examples=examples,
+                 kinds=_kind_summaries(s), base=s.base, build_id=manifest.get("build_id", ""),
+                 built_at=manifest.get("built_at", "")[:10], endpoint=request.host_url.rstrip("/") + "/sparql",
+                 example_iri=s.base + "id/city/helsinki")
+
+
+def _kind_summaries(s: Site) -> list[dict]:
+    kinds = [{"kind": kind, "title": KIND_TITLES.get(kind, kind.capitalize()), "count": len(entries), "href": f"/id/{kind}/"}
+             for kind, entries in s.catalogue.kinds().items()]
+    return sorted(kinds, key=lambda k: k["title"])
+
+
+@bp.route("/id/")
+def kinds() -> Response:
+    s = site()
+    return _page("index.html", title="Everything in the graph, by kind", kinds=_kind_summaries(s), sections=[],
+                 intro="Every entity has an IRI under " + s.base + "id/<kind>/. Choose a kind to list its entities.")
+
+
+@bp.route("/id/<kind>/")
+def kind_index(kind: str) -> Response:
+    s = site()
+    entries = s.catalogue.kinds().get(kind)
+    if not entries:
+        return not_found(s.base + f"id/{kind}/", None)
+    rows = [_entry_row(s, e) for e in entries]
+    dated = kind in DATED_KINDS
+    if dated:
+        sections = [{"heading": None, "id": "all", "rows": rows}]
+    else:
+        by_type: dict[str, list[dict]] = {}
+        for row in rows:
+            by_type.setdefault(row["type"], []).append(row)
+        sections = [{"heading": t, "id": "type-" + t.lower().replace(" ", "-").replace(",", ""), "rows": r}
+                    for t, r in sorted(by_type.items(), key=lambda item: item[0].casefold())]
+        if len(sections) == 1:
+            sections[0]["heading"] = None
+    return _page("index.html", title=KIND_TITLES.get(kind, kind.capitalize()), kinds=[], sections=sections,
+                 count=len(rows), dated=dated, show_when=any(r["when"] for r in rows),
+                 show_place=any(r["places"] for r in rows),
+                 intro=("In date order, earliest first; undated ones last." if dated else None))
+
+
+def _entry_row(s: Site, entry) -> dict:
+    return {"label": entry.label, "href": local_path(entry.iri, s.base), "type": s.catalogue.type_label(entry),
+            "when": entry.when, "start": entry.start.value if entry.start is not None else None,
+            "places": [{"label": label, "href": href(iri, s.base)} for iri, label in entry.places], "iri": entry.iri}
+
+
+@bp.route("/graph/")
+def graphs() -> Response:
+    s = site()
+    manifest = s.store.snapshot.manifest
+    rows = []
+    for g in sorted(manifest["graphs"]):
+        info = s.describer.graphs.get(g)
+        rows.append({"label": info.label if info else g, "href": href(g, s.base), "type": "Named graph",
+                     "when": "", "start": None, "places": [], "iri": g,
+                     "note": f"{manifest['graphs'][g]['triples']} triples"})
+    return _page("index.html", title="Named graphs", kinds=[], sections=[{"heading": None, "id": "all", "rows": rows}],
+                 count=len(rows), dated=False, show_when=False, show_place=False,
+                 intro="One named graph per source document, plus the ontology, the curated vocabulary, common "
+                       "knowledge, the source descriptions, and the inferred triples.")
+
+
+@bp.route("/search")
+def search() -> Response:
+    s = site()
+    q = request.args.get("q", "").strip()[:200]
+    results = s.catalogue.search(q, SEARCH_LIMIT + 1) if q else []
+    nearest = s.catalogue.nearest(q) if q and not results else []
+    return _page("search.html", q=q, results=[_entry_row(s, e) for e in results[:SEARCH_LIMIT]],
+                 more=len(results) > SEARCH_LIMIT, nearest=[_entry_row(s, e) for e in nearest])
+
+
+# ---------------------------------------------------------------------------------------------
+# Not found
+# ---------------------------------------------------------------------------------------------
+
+def not_found(iri: str, kind: str | None, html: bool | None = None) -> Response:
+    """404 for an IRI we do not know: a helpful page for people, one line for programs."""
+    if html is None:
+        html = _prefers_html()
+    s = site()
+    path = local_path(iri, s.base) or iri
+    if not html:
+        return Response(f"404 Not Found: nothing is known about <{iri}>. Search labels at /search?q=…\n", status=404,
+                        mimetype="text/plain", headers={"Vary": "Accept"})
+    slug = iri.rstrip("/").rsplit("/", 1)[-1]
+    if "." in slug and slug.rsplit(".", 1)[1] in SUFFIXES:
+        slug = slug.rsplit(".", 1)[0]
+    guess = slug.replace("-", " ").replace("_", " ")
+    nearest = [_entry_row(s, e) for e in s.catalogue.nearest(guess, kind)]
+    return _page("not_found.html", status=404, headers={"Vary": "Accept"}, iri=iri, path=path, guess=guess,
+                 nearest=nearest)
+
+
+def _prefers_html() -> bool:
+    """Browsers name text/html; programs (``*/*``, ``text/turtle``, …) get plain text."""
+    return any(value == HTML and quality > 0 for value, quality in request.accept_mimetypes)
+
+
+@bp.app_errorhandler(404)
+def _unknown_path(error: HTTPException) -> Response | HTTPException:
+    """Paths no route knows (and 404s of this blueprint) get our page; other blueprints keep their own 404s."""
+    if request.url_rule is not None and request.blueprint != bp.name:
+        return error
+    s = site()
+    return not_found(s.base + request.path.lstrip("/"), None)

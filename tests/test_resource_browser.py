@@ -1,0 +1,139 @@
+"""Resource pages in a real browser: Debian's headless Chromium, driven by Playwright, against the real server.
+
+Skipped when no Chromium is installed, except in CI (CI=true), where it must run, as tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from typing import Iterator
+
+import pytest
+from waitress import create_server, wasyncore
+
+from kg.web import create_app
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _chromium() -> str | None:
+    found = shutil.which("chromium")
+    if found:
+        return found
+    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}; CI=true, where the browser test must run (.ci/run installs Debian's chromium)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    executable = _chromium()
+    if executable is None:
+        _unavailable("no Chromium binary found (install Debian's chromium package to run the browser test)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server_url(shipped, snapshot) -> Iterator[str]:
+    """The real WSGI server (waitress) on a free loopback port, in a background thread."""
+    app = create_app(shipped, snapshot)
+    sockets: dict = {}
+    server = create_server(app, host="127.0.0.1", port=0, threads=4, map=sockets)
+    thread = threading.Thread(target=server.run, name="waitress-resources", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.task_dispatcher.shutdown()
+    wasyncore.close_all(sockets)
+    thread.join(timeout=10)
+    app.extensions["kg.endpoint"].close()
+
+
+@pytest.fixture
+def page_in(browser, server_url: str):
+    """A new page at a given viewport; fails the test on page errors or requests to other hosts."""
+    contexts = []
+    problems: list[str] = []
+
+    def open_page(width: int = 1280, height: int = 900, javascript: bool = True):
+        context = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=javascript)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("request", lambda r: None if r.url.startswith((server_url, "data:")) else problems.append(r.url))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert not problems, problems
+
+
+def test_resource_page_renders_and_its_links_work(page_in, server_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = page_in()
+    page.goto(server_url + "/id/city/helsinki")
+    expect(page).to_have_title(re.compile(r"^Helsinki · "))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Helsinki")
+    table = page.locator("table.properties")
+    country = table.locator("tr", has=page.get_by_role("rowheader", name="country"))
+    expect(country).to_contain_text("Finland")
+    expect(table).to_contain_text("City of Helsinki")
+    expect(page.locator("li.inferred").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Mentioned by")).to_be_visible()
+
+    # Click a linked value: we land on its page, and can come back through one of its own links.
+    country.get_by_role("link", name="Finland").click()
+    expect(page).to_have_url(server_url + "/id/country/finland")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Finland")
+    page.get_by_role("link", name="Helsinki", exact=True).first.click()
+    expect(page).to_have_url(server_url + "/id/city/helsinki")
+
+    # The data links give RDF.
+    response = page.request.get(server_url + "/id/city/helsinki.ttl")
+    assert response.ok and response.headers["content-type"].startswith("text/turtle")
+
+
+def test_from_home_to_an_event_by_clicking_without_javascript(page_in, server_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = page_in(javascript=False)
+    page.goto(server_url + "/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Integrating Cities Knowledge Graph")
+    page.get_by_role("link", name="Events", exact=True).click()
+    expect(page).to_have_url(server_url + "/id/event/")
+    page.get_by_role("link", name="Integrating Cities III", exact=True).click()
+    expect(page.locator(".facts")).to_contain_text("2 April 2009")
+    page.locator(".facts").get_by_role("link", name="Berlin").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Berlin")
+
+    # The search form works without JavaScript, and leads to the page.
+    page.get_by_role("link", name="Search", exact=True).first.click()
+    page.get_by_label("Label, alternative name or part of one").fill("celine chateau")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Céline Château", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Céline Château")
+
+
+def test_pages_fit_a_phone(page_in, server_url: str) -> None:
+    page = page_in(width=390, height=844)
+    for path in ("/", "/id/city/helsinki", "/id/event/integrating-cities-vi", "/id/event/", "/search?q=city"):
+        page.goto(server_url + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} is {overflow}px wider than a phone screen"

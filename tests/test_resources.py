@@ -1,0 +1,487 @@
+"""Dereferenceable IRIs: content negotiation, suffixes, 404s, descriptions with provenance, pages, indexes, search.
+
+Runs against the session's snapshot with Flask's test client; the crawl at the end checks that a person
+starting at the home page reaches every typed entity of the snapshot by following links.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import deque
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph
+from rdflib.compare import isomorphic
+
+from kg.config import BASE_IRI
+from kg.describe import RDF_SUFFIXES, Describer, format_date, format_range, to_jsonld
+from kg.namespaces import INSTANCE_KINDS, PREFIXES
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+HELSINKI = BASE_IRI + "id/city/helsinki"
+IC = PREFIXES["ic"]
+RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
+LABEL = ox.NamedNode(PREFIXES["rdfs"] + "label")
+MEDIA = {"ttl": "text/turtle", "jsonld": "application/ld+json", "nt": "application/n-triples",
+         "rdf": "application/rdf+xml", "trig": "application/trig", "nq": "application/n-quads", "html": "text/html"}
+OX_FORMATS = {"ttl": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "nt": ox.RdfFormat.N_TRIPLES,
+              "rdf": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS}
+RDFLIB_FORMATS = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml"}
+
+
+def N(iri: str) -> ox.NamedNode:
+    return ox.NamedNode(iri)
+
+
+def parse(body: bytes, suffix: str) -> set:
+    """Triples (or quads, for TriG/N-Quads) of a response body, parsed with pyoxigraph."""
+    quads = ox.parse(body, format=OX_FORMATS[suffix], base_iri=BASE_IRI)
+    if suffix in ("trig", "nq"):
+        return {(q.subject, q.predicate, q.object, q.graph_name) for q in quads}
+    return {(q.subject, q.predicate, q.object) for q in quads}
+
+
+class Links(HTMLParser):
+    """The hrefs, headings and embedded JSON-LD of a page."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.jsonld: list[str] = []
+        self.h1 = ""
+        self._in: str | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "a" and a.get("href"):
+            self.hrefs.append(a["href"] or "")
+        if tag == "script" and a.get("type") == "application/ld+json":
+            self._in = "jsonld"
+            self.jsonld.append("")
+        if tag == "h1":
+            self._in = "h1"
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "jsonld":
+            self.jsonld[-1] += data
+        elif self._in == "h1":
+            self.h1 += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "h1"):
+            self._in = None
+
+
+@pytest.fixture(scope="module")
+def describer(store) -> Describer:
+    return Describer(store, BASE_IRI)
+
+
+@pytest.fixture(scope="module")
+def one_per_kind(store) -> list[str]:
+    """One typed instance IRI of every kind in the snapshot."""
+    rows = store.query(f'SELECT ?s WHERE {{ ?s a ?t FILTER(STRSTARTS(STR(?s), "{BASE_IRI}id/")) }}')
+    found: dict[str, str] = {}
+    for row in rows:
+        kind = row["s"].value[len(BASE_IRI + "id/"):].split("/", 1)[0]
+        found.setdefault(kind, row["s"].value)
+    return [found[k] for k in sorted(found)]
+
+
+def path_of(iri: str) -> str:
+    return "/" + iri[len(BASE_IRI):]
+
+
+# ---------------------------------------------------------------------------------------------
+# Content negotiation and suffixes
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix", list(RDF_SUFFIXES))
+def test_accept_header_chooses_each_rdf_format(client, suffix: str) -> None:
+    response = client.get("/id/city/helsinki", headers={"Accept": MEDIA[suffix]})
+    assert response.status_code == 200
+    assert response.mimetype == MEDIA[suffix]
+    if not MEDIA[suffix].endswith("json"):
+        assert response.mimetype_params.get("charset") == "utf-8"
+    assert "Accept" in response.headers["Vary"]
+    assert response.headers["Content-Location"] == f"/id/city/helsinki.{suffix}"
+    parsed = parse(response.data, suffix)
+    label = (N(HELSINKI), LABEL, ox.Literal("Helsinki", language="en"))
+    assert any(t[:3] == label for t in parsed)
+
+
+def test_accept_header_chooses_html_for_browsers(client) -> None:
+    response = client.get("/id/city/helsinki", headers={"Accept": BROWSER})
+    assert response.status_code == 200
+    assert response.mimetype == "text/html" and response.mimetype_params["charset"] == "utf-8"
+    assert response.headers["Content-Location"] == "/id/city/helsinki.html"
+    assert "Accept" in response.headers["Vary"]
+    assert Links(response.get_data(as_text=True)).h1.strip() == "Helsinki"
+
+
+@pytest.mark.parametrize("accept, expected", [
+    ("text/turtle;q=0.5, application/ld+json;q=0.9", "application/ld+json"),
+    ("application/rdf+xml, text/html;q=0.1", "application/rdf+xml"),
+    ("text/html;q=0.2, application/n-triples;q=0.3, application/trig;q=0.25", "application/n-triples"),
+    ("application/n-quads;q=1, text/turtle;q=0", "application/n-quads"),
+    ("*/*", "text/turtle"),
+    ("text/*", "text/turtle"),
+    (None, "text/turtle"),
+    ("application/json", "application/ld+json"),
+    ("image/png;q=1, text/html;q=0.5", "text/html"),
+])
+def test_q_values_are_honoured(client, accept: str | None, expected: str) -> None:
+    response = client.get("/id/city/helsinki", headers={"Accept": accept} if accept else {})
+    assert response.status_code == 200
+    assert response.mimetype == expected
+
+
+def test_nothing_acceptable_is_406_with_the_alternatives(client) -> None:
+    response = client.get("/id/city/helsinki", headers={"Accept": "image/png"})
+    assert response.status_code == 406
+    assert "text/turtle" in response.get_data(as_text=True)
+    assert ".ttl" in response.headers["Link"]
+
+
+@pytest.mark.parametrize("suffix", list(MEDIA))
+def test_suffixes_name_one_format(client, suffix: str) -> None:
+    for accept in ("text/html", "text/turtle", "application/ld+json"):
+        response = client.get(f"/id/city/helsinki.{suffix}", headers={"Accept": accept})
+        assert response.status_code == 200
+        assert response.mimetype == MEDIA[suffix]
+        assert "Content-Location" not in response.headers
+    if suffix != "html":
+        assert parse(response.data, suffix)
+
+
+def test_link_headers_list_every_alternate(client) -> None:
+    response = client.get("/id/city/helsinki", headers={"Accept": "text/turtle"})
+    link = response.headers["Link"]
+    for suffix, media in MEDIA.items():
+        assert f'/id/city/helsinki.{suffix}>; rel="alternate"; type="{media}"' in link
+
+
+def test_every_kind_in_every_format(client, one_per_kind: list[str]) -> None:
+    """One instance of each kind of IRI answers in every format, and every triple format says the same."""
+    assert {urlsplit(i).path.split("/")[3] for i in one_per_kind} <= set(INSTANCE_KINDS)
+    for iri in one_per_kind:
+        path = path_of(iri)
+        turtle = parse(client.get(path + ".ttl").data, "ttl")
+        assert any(t[0] == N(iri) and t[1] == RDF_TYPE for t in turtle), iri
+        for suffix in RDF_SUFFIXES:
+            response = client.get(path, headers={"Accept": MEDIA[suffix]})
+            assert response.status_code == 200, (iri, suffix)
+            parsed = parse(response.data, suffix)
+            if suffix in ("trig", "nq"):
+                parsed = {q[:3] for q in parsed}
+            if suffix != "jsonld":  # blank nodes compared below, with rdflib
+                assert _without_blank(parsed) == _without_blank(turtle), (iri, suffix)
+        html = client.get(path, headers={"Accept": BROWSER})
+        assert html.status_code == 200 and html.mimetype == "text/html", iri
+
+
+def _without_blank(triples: set) -> set:
+    return {t for t in triples if not any(isinstance(x, ox.BlankNode) for x in t)}
+
+
+def test_etag_and_head(client) -> None:
+    first = client.get("/id/city/helsinki.ttl")
+    etag = first.headers["ETag"]
+    assert first.headers["Last-Modified"]
+    again = client.get("/id/city/helsinki.ttl", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    head = client.head("/id/city/helsinki", headers={"Accept": "text/turtle"})
+    assert head.status_code == 200 and head.mimetype == "text/turtle" and not head.data
+
+
+def test_graph_iris_resolve_too(client) -> None:
+    response = client.get("/graph/helsinki-international-activities", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    triples = parse(response.data, "ttl")
+    assert (N(BASE_IRI + "graph/helsinki-international-activities"), N(IC + "graphSource"),
+            N(BASE_IRI + "id/source/helsinki-international-activities")) in triples
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON-LD
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/id/city/helsinki", "/id/membership/eurocities-integrating-cities-process",
+                                  "/id/event/integrating-cities-iii", "/id/person/celine-chateau"])
+def test_jsonld_round_trips_to_the_same_triples_as_turtle(client, path: str) -> None:
+    turtle = client.get(path + ".ttl").data
+    jsonld = client.get(path, headers={"Accept": "application/ld+json"}).data
+    document = json.loads(jsonld)
+    assert document["@context"] == PREFIXES  # compact: our prefixes, nothing fetched from elsewhere
+    assert any(re.match(r"^(ic|rdfs|skos):", key) for node in document["@graph"] for key in node)
+    expected = Graph().parse(data=turtle, format="turtle")
+    for name, graph in {"rdflib": Graph().parse(data=jsonld, format="json-ld"),
+                        "pyoxigraph": _ox_to_rdflib(jsonld, ox.RdfFormat.JSON_LD)}.items():
+        assert len(graph) == len(expected), name
+        assert isomorphic(graph, expected), name
+    for suffix in ("nt", "rdf"):
+        other = Graph().parse(data=client.get(f"{path}.{suffix}").data, format=RDFLIB_FORMATS[suffix])
+        assert isomorphic(other, expected), suffix
+
+
+def _ox_to_rdflib(body: bytes, fmt: ox.RdfFormat) -> Graph:
+    nt = ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=fmt)],
+                      format=ox.RdfFormat.N_TRIPLES)
+    return Graph().parse(data=nt, format="nt")
+
+
+def test_jsonld_writer_keeps_datatypes_languages_and_blank_nodes() -> None:
+    s, b = N(BASE_IRI + "id/event/x"), ox.BlankNode("p1")
+    triples = [ox.Triple(s, RDF_TYPE, N(IC + "Event")), ox.Triple(s, LABEL, ox.Literal("X", language="fi")),
+               ox.Triple(s, N(IC + "editionNumber"), ox.Literal("03", datatype=N(PREFIXES["xsd"] + "integer"))),
+               ox.Triple(s, N(IC + "during"), b), ox.Triple(b, N(IC + "startDate"), ox.Literal("2006", datatype=N(PREFIXES["xsd"] + "gYear"))),
+               ox.Triple(s, N("http://example.org/odd#p"), ox.Literal('quote " and </script>'))]
+    document = json.dumps(to_jsonld(triples, s.value))
+    back = Graph().parse(data=document, format="json-ld")
+    expected = Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    assert isomorphic(back, expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# What a description holds
+# ---------------------------------------------------------------------------------------------
+
+def test_description_marks_graphs_labels_inbound_and_provenance(client) -> None:
+    quads = parse(client.get("/id/city/helsinki.nq").data, "nq")
+    g = lambda name: N(BASE_IRI + "graph/" + name)  # noqa: E731
+    helsinki = N(HELSINKI)
+    # Own triples: asserted in the graph of the source that states them, inferred in graph:inferred.
+    assert (helsinki, RDF_TYPE, N(IC + "City"), g("helsinki-international-activities")) in quads
+    assert (helsinki, RDF_TYPE, N(PREFIXES["schema"] + "City"), g("inferred")) in quads
+    assert not any(q[:3] == (helsinki, RDF_TYPE, N(PREFIXES["schema"] + "City")) and q[3] != g("inferred") for q in quads)
+    # Labels of linked resources.
+    assert (N(BASE_IRI + "id/country/finland"), LABEL, ox.Literal("Finland", language="en"), g("common-knowledge")) in quads
+    # Inbound links, with their labels.
+    membership = N(BASE_IRI + "id/membership/helsinki-eurocities")
+    assert any(q[:3] == (membership, N(IC + "member"), helsinki) for q in quads)
+    assert any(q[0] == membership and q[1] == LABEL for q in quads)
+    # Provenance: each graph's source document, as graph:sources states it.
+    assert (g("helsinki-international-activities"), N(IC + "graphSource"),
+            N(BASE_IRI + "id/source/helsinki-international-activities"), g("sources")) in quads
+    # The triple formats are the quads without graph names.
+    triples = parse(client.get("/id/city/helsinki.ttl").data, "ttl")
+    assert triples == {q[:3] for q in quads}
+
+
+def test_unknown_iri_has_no_description(describer) -> None:
+    assert describer.describe(BASE_IRI + "id/city/atlantis") is None
+    assert describer.describe(HELSINKI) is not None
+
+
+def test_dates_are_formatted_for_people() -> None:
+    xsd = PREFIXES["xsd"]
+    assert format_date("2017-07-06", xsd + "date") == "6 July 2017"
+    assert format_date("2016-04", xsd + "gYearMonth") == "April 2016"
+    assert format_date("2006", xsd + "gYear") == "2006"
+    d = lambda v: ox.Literal(v, datatype=N(xsd + "date"))  # noqa: E731
+    assert format_range(d("2009-04-02"), d("2009-04-03")) == "2–3 April 2009"
+    assert format_range(d("2009-03-30"), d("2009-04-02")) == "30 March – 2 April 2009"
+    assert format_range(ox.Literal("2006", datatype=N(xsd + "gYear")), None) == "from 2006"
+
+
+# ---------------------------------------------------------------------------------------------
+# Not found
+# ---------------------------------------------------------------------------------------------
+
+def test_unknown_iri_is_a_helpful_404_for_people(client) -> None:
+    response = client.get("/id/city/helsinkii", headers={"Accept": BROWSER})
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert 'action="/search"' in page and 'name="q"' in page
+    assert 'href="/id/city/helsinki"' in page  # the nearest label
+    assert "Traceback" not in page
+
+
+@pytest.mark.parametrize("path, accept", [("/id/city/helsinkii", "text/turtle"), ("/id/city/helsinkii.ttl", BROWSER),
+                                          ("/id/city/helsinkii.jsonld", None), ("/id/city/helsinkii", None)])
+def test_unknown_iri_is_a_short_404_for_programs(client, path: str, accept: str | None) -> None:
+    response = client.get(path, headers={"Accept": accept} if accept else {})
+    assert response.status_code == 404
+    assert response.mimetype == "text/plain"
+    assert HELSINKI + "i>" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/id/nokind/thing", "/id/nokind/", "/nothing-here", "/graph/nothing",
+                                  "/id/city/helsinki/", "/id/city/helsinki.html/x", "/id/city/a%3Eb%7D%20%22x",
+                                  "/id/city/%25zz", "/id/city/h%C3%A9lsinki", "/id/city/x%00y"])
+def test_other_unknown_paths_are_404_pages(client, path: str) -> None:
+    response = client.get(path, headers={"Accept": BROWSER})
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert 'action="/search"' in page and "Traceback" not in page
+
+
+def test_unknown_iri_html_suffix_is_a_page(client) -> None:
+    response = client.get("/id/person/celine-chatteau.html")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert 'href="/id/person/celine-chateau"' in response.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages for people
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def helsinki_page(app) -> str:
+    return app.test_client().get("/id/city/helsinki", headers={"Accept": BROWSER}).get_data(as_text=True)
+
+
+def test_resource_page_shows_properties_by_label_with_local_links(helsinki_page: str) -> None:
+    page = helsinki_page
+    assert "<title>Helsinki · Integrating Cities Knowledge Graph</title>" in page
+    assert '<a href="/id/country/finland" title="country:finland">Finland</a>' in page
+    assert ">country</a></th>" in page  # the property by its label
+    assert "Also known as City of Helsinki" in page
+    assert 'href="/id/city/helsinki.ttl"' in page and 'href="/id/city/helsinki.jsonld"' in page
+    assert 'href="/sparql?query=DESCRIBE%20%3Chttps%3A%2F%2Fw3id.org%2Fintegrating-cities%2Fid%2Fcity%2Fhelsinki%3E"' in page
+
+
+def test_resource_page_marks_inferred_facts_and_sources(helsinki_page: str) -> None:
+    page = helsinki_page
+    assert re.search(r'<li class="inferred"><a href="https://schema.org/City"[^>]*>schema:City</a>.*?inferred</span>', page)
+    assert 'href="#src-helsinki-international-activities"' in page
+    assert 'id="src-helsinki-international-activities"' in page
+    assert '<a href="/id/source/helsinki-international-activities">City of Helsinki: International activities</a>' in page
+
+
+def test_resource_page_lists_inbound_links_and_memberships(helsinki_page: str) -> None:
+    page = helsinki_page
+    assert "Mentioned by" in page
+    assert 'href="/id/event/integrating-cities-vi-workshop-03"' in page  # participant of a workshop
+    memberships = page[page.index("Memberships, affiliations and posts"):]
+    memberships = memberships[:memberships.index("</table>")]
+    assert ">EUROCITIES</a>" in memberships and ">chair</a>" in memberships and "as of 6 July 2017" in memberships
+    assert 'href="/id/post/eurocities-migration-integration-wg-chair-helsinki"' in memberships
+
+
+def test_resource_page_embeds_json_ld_for_schema_org(helsinki_page: str) -> None:
+    scripts = Links(helsinki_page).jsonld
+    assert len(scripts) == 1
+    document = json.loads(scripts[0])
+    assert document["@context"]["@vocab"] == "https://schema.org/"
+    node = next(n for n in document["@graph"] if n["@id"] == "city:helsinki")
+    assert "City" in node["@type"] and node["name"] == {"@value": "Helsinki", "@language": "en"}
+    graph = Graph().parse(data=scripts[0], format="json-ld")
+    assert len(graph) > 20
+
+
+def test_event_page_shows_place_and_dates(client) -> None:
+    page = client.get("/id/event/integrating-cities-iii.html").get_data(as_text=True)
+    summary = page[page.index('class="facts"'):page.index("</dl>")]
+    assert "2 April 2009" in summary and '<a href="/id/city/berlin"' in summary
+    assert '<time datetime="2009-04-02">2 April 2009</time>' in page
+
+
+def test_person_page_shows_posts_over_time(client) -> None:
+    page = client.get("/id/person/niels-tubbing.html").get_data(as_text=True)
+    table = page[page.index("Memberships, affiliations and posts"):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr>") >= 3  # header + two posts
+    assert 'href="/id/role/chair"' in table
+
+
+def test_project_page_shows_funders_and_leader(client) -> None:
+    page = client.get("/id/project/curant.html").get_data(as_text=True)
+    summary = page[page.index('class="facts"'):page.index("</dl>")]
+    assert "Funded by" in summary and 'href="/id/organisation/urban-innovative-actions"' in summary
+
+
+def test_describe_link_answers(client, helsinki_page: str) -> None:
+    link = next(h for h in Links(helsinki_page).hrefs if h.startswith("/sparql?query=DESCRIBE"))
+    assert parse_qs(urlsplit(link).query)["query"] == [f"DESCRIBE <{HELSINKI}>"]
+    response = client.get(link, headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    assert (N(HELSINKI), LABEL, ox.Literal("Helsinki", language="en")) in parse(response.data, "ttl")
+
+
+def test_events_index_is_in_date_order(client) -> None:
+    page = client.get("/id/event/").get_data(as_text=True)
+    dates = re.findall(r'<time datetime="([0-9-]+)">', page)
+    assert len(dates) >= 5 and dates == sorted(dates)
+    assert 'href="/id/event/integrating-cities-iii"' in page and ">Berlin</a>" in page
+
+
+@pytest.mark.parametrize("kind", ["city", "project", "organisation", "person"])
+def test_kind_indexes_list_their_entities(client, store, kind: str) -> None:
+    page = client.get(f"/id/{kind}/").get_data(as_text=True)
+    rows = store.query(f'SELECT DISTINCT ?s WHERE {{ ?s a ?t FILTER(STRSTARTS(STR(?s), "{BASE_IRI}id/{kind}/")) }}')
+    for row in rows:
+        assert f'href="{path_of(row["s"].value)}"' in page
+
+
+def test_search_by_label(client) -> None:
+    page = client.get("/search?q=helsinki").get_data(as_text=True)
+    links = [h for h in Links(page).hrefs if h.startswith("/id/")]
+    assert links[0] == "/id/city/helsinki"
+    accents = client.get("/search?q=celine%20chateau").get_data(as_text=True)
+    assert 'href="/id/person/celine-chateau"' in accents
+    nothing = client.get("/search?q=zzzqqq")
+    assert nothing.status_code == 200 and "Nothing is labelled" in nothing.get_data(as_text=True)
+    empty = client.get("/search").get_data(as_text=True)
+    assert 'name="q"' in empty
+
+
+def test_home_page_says_what_the_graph_is_and_how_to_use_it(client, store, snapshot) -> None:
+    response = client.get("/", headers={"Accept": BROWSER})
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "SPARQL query editor" not in Links(page).h1
+    assert f"{len(store):,} triples" in page
+    cities = next(iter(store.query("SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?c a ic:City }")))["n"].value
+    assert f'<span class="n">{cities}</span> City' in page
+    hrefs = Links(page).hrefs
+    for target in ("/sparql", "/downloads/", "/.well-known/void", "/id/city/", "/id/event/", "/id/project/", "/id/"):
+        assert target in hrefs, target
+    assert any(h.startswith("/sparql?query=") for h in hrefs)
+    assert "Cite it" in page and snapshot.manifest["build_id"] in page
+
+
+def test_editor_stays_at_sparql_for_browsers(client) -> None:
+    response = client.get("/sparql", headers={"Accept": BROWSER})
+    assert response.status_code == 200 and "SPARQL query editor" in response.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every entity can be reached by clicking from the home page
+# ---------------------------------------------------------------------------------------------
+
+OUR_PAGES = ("/id/", "/graph/", "/search")
+
+
+def test_crawl_from_home_reaches_every_entity(client, store) -> None:
+    start = "/"
+    seen = {start}
+    queue = deque([start])
+    reached: set[str] = set()
+    while queue:
+        path = queue.popleft()
+        response = client.get(path, headers={"Accept": BROWSER})
+        assert response.status_code == 200, f"{path}: {response.status_code}"
+        assert response.mimetype == "text/html", path
+        reached.add(path)
+        for link in Links(response.get_data(as_text=True)).hrefs:
+            url = urlsplit(urljoin("http://localhost" + path, link))
+            if url.netloc != "localhost" or url.query:
+                continue
+            target = url.path
+            if not target.startswith(OUR_PAGES) or re.search(r"\.(ttl|jsonld|nt|rdf|trig|nq|html)$", target):
+                continue
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    rows = store.query(f'SELECT DISTINCT ?s WHERE {{ ?s a ?t FILTER(STRSTARTS(STR(?s), "{BASE_IRI}")) }}')
+    typed = {path_of(row["s"].value) for row in rows if row["s"].value.startswith((BASE_IRI + "id/", BASE_IRI + "graph/"))}
+    assert len(typed) > 400
+    missing = sorted(typed - reached)
+    assert not missing, f"{len(missing)} entities not reachable from /: {missing[:10]}"
