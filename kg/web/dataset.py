@@ -21,6 +21,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from kg.dumps import BY_FILE, DUMPS_DIR, dump_entries
 from kg.snapshot import Snapshot
 from kg.void import VOID_FILE, serialize
+from kg.web.negotiation import content_type, preferred
 from kg.web.ui import asset_url
 
 bp = Blueprint("dataset", __name__, template_folder="templates")
@@ -46,7 +47,7 @@ def _last_modified() -> str:
 @bp.route("/.well-known/void")  # the rule url_for gives (registered first)
 def void() -> Response:
     offered = list(VOID_FORMATS)
-    best = request.accept_mimetypes.best_match(offered) if request.accept_mimetypes else offered[0]
+    best = preferred(offered)
     if best is None:
         return Response(f"Not acceptable: the dataset description is available as {', '.join(offered)}.\n", status=406,
                         mimetype="text/plain", headers={"Vary": "Accept"})
@@ -56,8 +57,7 @@ def void() -> Response:
         return Response("This snapshot has no dataset description: rebuild it with `kg build`.\n", status=404,
                         mimetype="text/plain")
     body = serialize(path, VOID_FORMATS[best])
-    content_type = best if "json" in best else f"{best}; charset=utf-8"
-    response = Response(body, content_type=content_type,
+    response = Response(body, content_type=content_type(best),
                         headers={"Vary": "Accept", "Last-Modified": _last_modified(), "Cache-Control": "no-cache"})
     response.set_etag(f"{snapshot.manifest.get('void', {}).get('sha256', snapshot.manifest['build_id'])[:32]}-{best.split('/')[1]}")
     return response.make_conditional(request)

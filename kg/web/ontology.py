@@ -38,6 +38,7 @@ from markupsafe import Markup
 
 from kg import ontology_docs
 from kg.ontology_docs import OntologyDocs
+from kg.web.negotiation import client_has, content_type
 from kg.web.ui import asset_url
 
 bp = Blueprint("ontology", __name__)
@@ -52,8 +53,7 @@ class Variant:
 
     @property
     def content_type(self) -> str:
-        json = self.media_type.endswith("+json") or self.media_type.endswith("/json")
-        return self.media_type if json else f"{self.media_type}; charset=utf-8"
+        return content_type(self.media_type)
 
 
 TURTLE = Variant("ttl", "text/turtle", "turtle", "Turtle")
@@ -175,11 +175,6 @@ def _etag(name: str | None, variant: Variant) -> str:
     return hashlib.sha256(f"{build}|{name}|{variant.suffix}".encode()).hexdigest()[:20]
 
 
-def _not_modified(etag: str) -> bool:
-    """If-None-Match holds our ETag, possibly with the ``:gzip`` suffix flask-compress gives compressed responses."""
-    return any(tag.split(":", 1)[0] == etag for tag in request.if_none_match.as_set())
-
-
 # --------------------------------------------------------------------------------------------------
 # Routes
 
@@ -239,7 +234,7 @@ def _respond(name: str | None, variant: Variant | None, negotiated_headers_for: 
     if negotiated:
         location = _url(negotiated_headers_for, variant) if negotiated_headers_for else _url(name, variant)
         headers["Content-Location"] = location
-    if _not_modified(etag):
+    if client_has(etag):
         return Response(status=304, headers=headers)
     if variant is HTML:
         return Response(_page(), content_type=HTML.content_type, headers=headers)

@@ -40,6 +40,7 @@ from kg.describe import (DATED_KINDS, FORMAT_NAMES, MAIN_CLASSES, RDF_SUFFIXES, 
                          iter_formats, local_path, page_model, sparql_link)
 from kg.namespaces import IC
 from kg.store import GraphStore
+from kg.web.negotiation import client_has, content_type, preferred
 from kg.web.ui import asset_url
 
 bp = Blueprint("resources", __name__, template_folder="templates")
@@ -95,11 +96,6 @@ def site() -> Site:
 # Responses
 # ---------------------------------------------------------------------------------------------
 
-def _content_type(media_type: str) -> str:
-    """Charset on every text format; JSON is UTF-8 by definition and has no charset parameter."""
-    return media_type if media_type.endswith("json") else f"{media_type}; charset=utf-8"
-
-
 def _finish(body: bytes, media_type: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A response with an ETag of its body, answered 304 when the client already has it."""
     headers = dict(headers or {})
@@ -108,9 +104,9 @@ def _finish(body: bytes, media_type: str, status: int = 200, headers: dict[str, 
     if status == 200:
         headers["ETag"] = f'"{etag}"'
         headers["Last-Modified"] = current_app.extensions["kg.last_modified"]
-        if any(tag.split(":", 1)[0] == etag for tag in request.if_none_match.as_set()):
+        if client_has(etag):
             return Response(status=304, headers=headers)
-    return Response(body, status=status, headers=headers, content_type=_content_type(media_type))
+    return Response(body, status=status, headers=headers, content_type=content_type(media_type))
 
 
 def _page(template: str, status: int = 200, headers: dict[str, str] | None = None, **context) -> Response:
@@ -125,11 +121,7 @@ def _alternates(path: str) -> str:
 
 def _negotiate() -> str | None:
     """The suffix of the representation the client prefers, or None if we have none it accepts."""
-    accept = request.accept_mimetypes
-    if not accept:
-        return "ttl"
-    offered = list(NEGOTIABLE) + list(ALIASES)
-    best = accept.best_match(offered)
+    best = preferred(list(NEGOTIABLE) + list(ALIASES), default="text/turtle")
     if best is None:
         return None
     return NEGOTIABLE.get(best) or ALIASES[best]

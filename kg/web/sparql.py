@@ -14,6 +14,7 @@ from kg.executor import PoolBusy, QuerySyntaxError, QueryTimeout, WorkerFailed
 from kg.service_description import describe
 from kg.sparql import QueryRefused
 from kg.web import ui
+from kg.web.negotiation import client_has, content_type, preferred
 
 bp = Blueprint("sparql", __name__)
 
@@ -91,13 +92,6 @@ def read_protocol_request() -> ProtocolRequest | None:
     )
 
 
-def best_match(candidates: list[str]) -> str | None:
-    """The client's preferred media type among ours (q-values honoured); no Accept header means any."""
-    if not request.accept_mimetypes:
-        return candidates[0]
-    return request.accept_mimetypes.best_match(candidates)
-
-
 def refused(error: QueryRefused) -> Response:
     endpoint().metrics.refused()
     return Response(error.message + "\n", status=error.status, mimetype="text/plain")
@@ -109,11 +103,11 @@ def sparql() -> Response:
         protocol_request = read_protocol_request()
         if protocol_request is None:
             return service_description()
-        prepared = endpoint().prepare(protocol_request, best_match)
+        prepared = endpoint().prepare(protocol_request, preferred)
     except QueryRefused as error:
         return refused(error)
     headers = {"ETag": f'"{prepared.etag}"', "Last-Modified": current_app.extensions["kg.last_modified"], "Vary": "Accept"}
-    if _etag_matches(prepared.etag):
+    if client_has(prepared.etag):
         return Response(status=304, headers=headers)
     try:
         outcome = endpoint().run(prepared)
@@ -132,16 +126,7 @@ def sparql() -> Response:
     headers["KG-Query-Time"] = f"{outcome.seconds:.6f}"
     if outcome.truncated:
         headers["KG-Result-Truncated"] = f"max-rows={endpoint().settings.max_rows}"
-    return Response(outcome.body, status=200, headers=headers, content_type=_content_type(prepared.format.media_type))
-
-
-def _etag_matches(etag: str) -> bool:
-    """If-None-Match holds our ETag, possibly with the ``:gzip`` suffix flask-compress gives compressed responses."""
-    return any(tag.split(":", 1)[0] == etag for tag in request.if_none_match.as_set())
-
-
-def _content_type(media_type: str) -> str:
-    return media_type if media_type.endswith("json") or "+json" in media_type else f"{media_type}; charset=utf-8"
+    return Response(outcome.body, status=200, headers=headers, content_type=content_type(prepared.format.media_type))
 
 
 def service_description() -> Response:
@@ -155,4 +140,4 @@ def service_description() -> Response:
     kg = endpoint()
     graph = describe(request.base_url, kg.snapshot.manifest, current_app.extensions["kg.graph_labels"])
     body = graph.serialize(format=SD_FORMATS[best], encoding="utf-8")
-    return Response(body, content_type=_content_type(best), headers={"Vary": "Accept"})
+    return Response(body, content_type=content_type(best), headers={"Vary": "Accept"})
