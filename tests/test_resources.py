@@ -485,3 +485,18 @@ def test_crawl_from_home_reaches_every_entity(client, store) -> None:
     assert len(typed) > 400
     missing = sorted(typed - reached)
     assert not missing, f"{len(missing)} entities not reachable from /: {missing[:10]}"
+
+
+def test_every_count_on_the_home_page_matches_sparql(client, store) -> None:
+    """Each class count on the home page equals an independent SPARQL count over the snapshot."""
+    page = client.get("/", headers={"Accept": BROWSER}).get_data(as_text=True)
+    shown = {label.strip(): int(n) for n, label in re.findall(r'<span class="n">(\d+)</span>\s*([^<]+)</a>', page)}
+    assert len(shown) >= 10
+    rows = store.query("""
+        SELECT ?label (COUNT(DISTINCT ?s) AS ?n) WHERE {
+          ?class rdfs:label ?label . ?s a ?class .
+          FILTER(STRSTARTS(STR(?class), STR(ic:)) && STRSTARTS(STR(?s), "https://w3id.org/integrating-cities/id/"))
+        } GROUP BY ?label""")
+    counts = {row["label"].value: int(row["n"].value) for row in rows}
+    for label, n in shown.items():
+        assert counts[label] == n, label
