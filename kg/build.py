@@ -56,7 +56,7 @@ class Pipeline:
         return report
 
     def infer(self) -> Graph:
-        return infer(self.loaded.union())
+        return infer(self.loaded.union(), engine=self.settings.reasoner)
 
 
 def inputs_hash(settings: Settings) -> str:
@@ -84,6 +84,7 @@ def build(settings: Settings) -> tuple[Snapshot, ValidationReport]:
             iri: {"files": [_relative(p, settings) for p in files.get(iri, [])]} for iri in graphs
         },
         "validation": {"conforms": True, "warnings": len(report.results)},
+        "reasoner": settings.reasoner,
     }
     # The downloads, then the VoID description of the store and the downloads: written inside the snapshot.
     snapshot = write_snapshot(settings.build_dir, graphs, manifest, keep=settings.keep_snapshots,

@@ -142,7 +142,7 @@ def _write_store(dataset: Path, target: Path, inferred_graph: str) -> None:
 
 
 def _versions() -> dict[str, str]:
-    return {name: metadata.version(name) for name in ("rdflib", "owlrl", "pyshacl", "pyoxigraph")}
+    return {name: metadata.version(name) for name in ("rdflib", "owlrl", "reasonable", "pyshacl", "pyoxigraph")}
 
 
 def _prune(build_dir: Path, keep: int, protect: Path) -> None:

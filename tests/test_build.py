@@ -57,5 +57,6 @@ def test_failed_build_keeps_the_last_good_snapshot(project, capsys):
 
 def test_manifest_is_json_with_versions(snapshot):
     manifest = json.loads((snapshot.path / "manifest.json").read_text())
-    assert set(manifest["versions"]) == {"rdflib", "owlrl", "pyshacl", "pyoxigraph"}
+    assert set(manifest["versions"]) == {"rdflib", "owlrl", "reasonable", "pyshacl", "pyoxigraph"}
+    assert manifest["reasoner"] in ("reasonable", "owlrl")
     assert manifest["validation"]["conforms"] is True
