@@ -134,6 +134,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_synth(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a synthetic project (data/, plus copies of ontology/, shapes/, checks/) of about --triples triples."""
+    from kg.synth import MANIFEST, SynthError, synthesize
+
+    try:
+        result = synthesize(Path(args.out_dir), args.triples, seed=args.seed, violations=args.violations,
+                            source_root=settings.root, force=args.force)
+    except SynthError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {result.triples} triples in {result.files} files to {result.out / 'data'} "
+          f"({result.seconds:.2f} s, {result.rate:,.0f} triples/s); "
+          f"{len(result.violations)} planted violation(s) listed in {result.out / MANIFEST}")
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kg", description="Build, check and query the Integrating Cities Knowledge Graph.")
     parser.add_argument("--root", help="project folder with ontology/, data/, shapes/ (default: current folder or the checkout)")
@@ -164,6 +180,15 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("stats", help="triples per graph and instances per class of the current snapshot")
     p.set_defaults(command=cmd_stats)
+
+    p = commands.add_parser("synth", help="generate a realistic synthetic project of about N triples (deterministic from --seed)")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder to write data/ (and copies of ontology/, shapes/, checks/) into")
+    p.add_argument("--triples", type=int, required=True, help="about how many triples to write (within a few per cent)")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives byte-identical output (default 0)")
+    p.add_argument("--violations", type=int, default=0, metavar="K",
+                   help="plant exactly K violations of each kind (see kg/synth.py) and list them in synth-manifest.json")
+    p.add_argument("--force", action="store_true", help="replace OUT_DIR/data if it is not empty")
+    p.set_defaults(command=cmd_synth)
     return parser
 
 
