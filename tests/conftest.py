@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,3 +63,58 @@ def app(shipped: Settings, snapshot: Snapshot):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# --- a real browser against the real server (tests/test_browser.py, tests/test_resource_browser.py) ---
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _chromium() -> str | None:
+    found = shutil.which("chromium")
+    if found:
+        return found
+    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
+
+
+def _unavailable(reason: str) -> None:
+    """Skip on a developer's machine; fail in CI, which must run the browser tests (.ci/run installs Chromium)."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}; CI=true, where the browser test must run (.ci/run installs Debian's chromium)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright; Playwright's own browser downloads are never used."""
+    executable = _chromium()
+    if executable is None:
+        _unavailable("no Chromium binary found (install Debian's chromium package to run the browser test)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def server_url(shipped: Settings, snapshot: Snapshot):
+    """The real WSGI server (waitress) on a free loopback port, in a background thread."""
+    from waitress import create_server, wasyncore
+
+    from kg.web import create_app
+
+    application = create_app(shipped, snapshot)
+    sockets: dict = {}
+    server = create_server(application, host="127.0.0.1", port=0, threads=4, map=sockets)
+    thread = threading.Thread(target=server.run, name="waitress-test", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.task_dispatcher.shutdown()
+    wasyncore.close_all(sockets)
+    thread.join(timeout=10)
+    application.extensions["kg.endpoint"].close()

@@ -5,62 +5,9 @@ Skipped when no Chromium is installed, except in CI (CI=true), where it must run
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import threading
-from typing import Iterator
 
 import pytest
-from waitress import create_server, wasyncore
-
-from kg.web import create_app
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _chromium() -> str | None:
-    found = shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; CI=true, where the browser test must run (.ci/run installs Debian's chromium)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    executable = _chromium()
-    if executable is None:
-        _unavailable("no Chromium binary found (install Debian's chromium package to run the browser test)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def server_url(shipped, snapshot) -> Iterator[str]:
-    """The real WSGI server (waitress) on a free loopback port, in a background thread."""
-    app = create_app(shipped, snapshot)
-    sockets: dict = {}
-    server = create_server(app, host="127.0.0.1", port=0, threads=4, map=sockets)
-    thread = threading.Thread(target=server.run, name="waitress-resources", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.task_dispatcher.shutdown()
-    wasyncore.close_all(sockets)
-    thread.join(timeout=10)
-    app.extensions["kg.endpoint"].close()
 
 
 @pytest.fixture
