@@ -78,7 +78,11 @@ class Endpoint:
         return BY_NAME.get(chosen) or MEDIA_ALIASES[chosen]
 
     def _dataset(self, request: ProtocolRequest, plan) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
-        """Protocol parameters override FROM / FROM NAMED (SPARQL 1.1 Protocol, 2.1.4); both only name our graphs."""
+        """Protocol parameters override FROM / FROM NAMED (SPARQL 1.1 Protocol, 2.1.4); both only name our graphs.
+
+        Without either, the default graph is the store's, where the build materialised the union as a set.
+        With several FROM graphs, Oxigraph unions them as a bag: a triple stated in two of them matches twice.
+        """
         everything = tuple(sorted(self.published_graphs))
         if request.default_graph_uris or request.named_graph_uris:
             return request.default_graph_uris, request.named_graph_uris
