@@ -18,6 +18,7 @@ from kg.config import Settings, load_settings
 from kg.endpoint import Endpoint
 from kg.formats import ALL_FORMATS
 from kg.snapshot import Snapshot
+from kg.store import GraphStore
 
 log = logging.getLogger("kg.access")
 
@@ -51,7 +52,9 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
     app.extensions["kg.settings"] = settings
     app.extensions["kg.endpoint"] = endpoint
     app.extensions["kg.last_modified"] = http_date(datetime.fromisoformat(snapshot.manifest["built_at"]))
-    app.extensions["kg.graph_labels"] = _graph_labels(endpoint)
+    # The pages' own bounded queries (never user SPARQL) use one read-only store of the snapshot.
+    app.extensions["kg.store"] = GraphStore(snapshot)
+    app.extensions["kg.graph_labels"] = _graph_labels(app.extensions["kg.store"])
 
     app.register_blueprint(sparql.bp)
     app.register_blueprint(meta.bp)
@@ -79,12 +82,7 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
     return app
 
 
-def _graph_labels(endpoint: Endpoint) -> dict[str, str]:
+def _graph_labels(store: GraphStore) -> dict[str, str]:
     """rdfs:label of every named graph, from the graph descriptions in the data."""
-    from kg.store import GraphStore
-
-    store = GraphStore(endpoint.snapshot)
     rows = store.query("SELECT ?g ?label WHERE { ?g a ic:DataGraph ; rdfs:label ?label }")
-    labels = {row["g"].value: row["label"].value for row in rows}
-    del store
-    return labels
+    return {row["g"].value: row["label"].value for row in rows}

@@ -30,7 +30,6 @@ the nearest term names (an HTML page for browsers, plain text for others).
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
@@ -38,6 +37,7 @@ from markupsafe import Markup
 
 from kg import ontology_docs
 from kg.ontology_docs import OntologyDocs
+from kg.web.cache import once
 from kg.web.negotiation import client_has, content_type
 from kg.web.ui import asset_url
 
@@ -68,25 +68,9 @@ BY_SUFFIX = {v.suffix: v for v in VARIANTS}
 #: Other names clients use for the same media types.
 ALIASES = {TURTLE: ("application/x-turtle",), JSONLD: ("application/json",), HTML: ("application/xhtml+xml",)}
 
-_lock = threading.Lock()
-
-
 def docs() -> OntologyDocs:
     """The documentation model of the served snapshot, read once per application."""
-    cached = current_app.extensions.get("kg.ontology_docs")
-    if cached is None:
-        with _lock:
-            cached = current_app.extensions.get("kg.ontology_docs")
-            if cached is None:
-                from kg.store import GraphStore
-
-                store = GraphStore(current_app.extensions["kg.endpoint"].snapshot)
-                try:
-                    cached = ontology_docs.load(store)
-                finally:
-                    del store
-                current_app.extensions["kg.ontology_docs"] = cached
-    return cached
+    return once("kg.ontology_docs", lambda: ontology_docs.load(current_app.extensions["kg.store"]))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -40,6 +39,7 @@ from kg.describe import (DATED_KINDS, FORMAT_NAMES, MAIN_CLASSES, RDF_SUFFIXES, 
                          iter_formats, local_path, page_model, sparql_link)
 from kg.namespaces import IC
 from kg.store import GraphStore
+from kg.web.cache import once
 from kg.web.negotiation import client_has, content_type, preferred
 from kg.web.ui import asset_url
 
@@ -76,20 +76,14 @@ class Site:
     base: str
 
 
-_lock = threading.Lock()
-
-
 def site() -> Site:
-    found = current_app.extensions.get("kg.resources")
-    if found is None:
-        with _lock:
-            found = current_app.extensions.get("kg.resources")
-            if found is None:
-                base = current_app.extensions["kg.settings"].base_iri
-                store = GraphStore(current_app.extensions["kg.endpoint"].snapshot)
-                found = Site(store, Describer(store, base), Catalogue(store, base), base)
-                current_app.extensions["kg.resources"] = found
-    return found
+    return once("kg.resources", _build_site)
+
+
+def _build_site() -> Site:
+    base = current_app.extensions["kg.settings"].base_iri
+    store = current_app.extensions["kg.store"]
+    return Site(store, Describer(store, base), Catalogue(store, base), base)
 
 
 # ---------------------------------------------------------------------------------------------
