@@ -13,10 +13,9 @@ import tomllib
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
-from kg.load import to_oxigraph
+from kg.load import LoadedGraphs
 from kg.namespaces import IC, PREFIXES
 from kg.report import SEVERITIES, Violation
 
@@ -29,6 +28,9 @@ FOREIGN_PREDICATES = frozenset(
 )
 FOREIGN_CLASSES = frozenset({SKOS.Concept, SKOS.ConceptScheme})
 UNDEFINED_TERM = "undefined-term"
+_FOREIGN_PREDICATES = frozenset(str(t) for t in FOREIGN_PREDICATES)
+_FOREIGN_CLASSES = frozenset(str(t) for t in FOREIGN_CLASSES)
+_TYPE = str(RDF.type)
 
 
 def load_severities(checks_dir: Path) -> dict[str, str]:
@@ -40,17 +42,16 @@ def load_severities(checks_dir: Path) -> dict[str, str]:
     return {name: severity for name, severity in config.items() if severity != "off"}
 
 
-def run_checks(data: Graph, ontology: Graph, checks_dir: Path) -> list[Violation]:
+def run_checks(loaded: LoadedGraphs, ontology_graph: str, checks_dir: Path) -> list[Violation]:
+    """Every switched-on check over the loaded store (its default graph: data and ontology together)."""
     severities = load_severities(checks_dir)
     results: list[Violation] = []
     if UNDEFINED_TERM in severities:
-        results += undefined_terms(data, ontology, severities[UNDEFINED_TERM])
-    sparql = [name for name in severities if name != UNDEFINED_TERM]
-    if sparql:
-        store = ox.Store()
-        store.bulk_extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for graph in (data, ontology) for s, p, o in graph)
-        for name in sparql:
-            results += sparql_check(store, checks_dir / f"{name}.rq", severities[name])
+        data_graphs = [g for g in loaded.names if g != ontology_graph]
+        results += undefined_terms(loaded.store, data_graphs, ontology_graph, severities[UNDEFINED_TERM])
+    for name in severities:
+        if name != UNDEFINED_TERM:
+            results += sparql_check(loaded.store, checks_dir / f"{name}.rq", severities[name])
     return results
 
 
@@ -67,32 +68,42 @@ def sparql_check(store: ox.Store, path: Path, severity: str) -> list[Violation]:
     return found
 
 
-def defined_terms(ontology: Graph) -> set[URIRef]:
-    return {s for s in ontology.subjects(RDF.type, None) if isinstance(s, URIRef)}
+def undefined_terms(store: ox.Store, data_graphs: list[str], ontology_graph: str,
+                    severity: str = "error") -> list[Violation]:
+    """One violation per (subject, undefined term) use, so each can be traced to its line.
 
-
-def undefined_terms(data: Graph, ontology: Graph, severity: str = "error") -> list[Violation]:
-    """One violation per (subject, undefined term) use, so each can be traced to its line."""
-    defined = defined_terms(ontology)
+    The terms a graph uses are few, however large it is: they are listed by the store, and only the
+    uses of an undefined one are fetched.
+    """
+    if not data_graphs:
+        return []
+    graphs = [ox.NamedNode(g) for g in data_graphs]
+    defined = {row["t"].value for row in store.query(
+        f"SELECT DISTINCT ?t WHERE {{ GRAPH <{ontology_graph}> {{ ?t a ?kind }} FILTER(isIRI(?t)) }}")}
     violations = []
-    for s, p, o in data:
-        if p == RDF.type:
-            if isinstance(o, URIRef) and o not in defined and o not in FOREIGN_CLASSES:
-                violations.append(_undefined(s, RDF.type, o, "class", severity))
-        elif p not in defined and p not in FOREIGN_PREDICATES:
-            violations.append(_undefined(s, p, None, "property", severity))
+    for row in store.query("SELECT DISTINCT ?p WHERE { ?s ?p ?o }", default_graph=graphs):
+        p = row["p"].value
+        if p != _TYPE and p not in defined and p not in _FOREIGN_PREDICATES:
+            uses = store.query(f"SELECT DISTINCT ?s WHERE {{ ?s <{p}> ?o }}", default_graph=graphs)
+            violations += [_undefined(use["s"], p, None, "property", severity) for use in uses]
+    for row in store.query(f"SELECT DISTINCT ?c WHERE {{ ?s <{_TYPE}> ?c FILTER(isIRI(?c)) }}", default_graph=graphs):
+        c = row["c"].value
+        if c not in defined and c not in _FOREIGN_CLASSES:
+            uses = store.query(f"SELECT DISTINCT ?s WHERE {{ ?s <{_TYPE}> <{c}> }}", default_graph=graphs)
+            violations += [_undefined(use["s"], _TYPE, c, "class", severity) for use in uses]
     return sorted(violations, key=lambda v: (v.focus, v.path or "", v.value or ""))
 
 
-def _undefined(subject, predicate, value, kind: str, severity: str) -> Violation:
+def _undefined(subject: ox.NamedNode | ox.BlankNode, predicate: str, value: str | None, kind: str,
+               severity: str) -> Violation:
     term = value if value is not None else predicate
-    hint = "not defined in the ontology" if str(term).startswith(str(IC)) else "not a term this graph uses"
+    hint = "not defined in the ontology" if term.startswith(str(IC)) else "not a term this graph uses"
     return Violation(
         severity=severity,
         rule=f"every {kind} is defined in the ontology",
         message=f"Undefined {kind} {term}: {hint} (a typo, or a term to add to the ontology first)",
-        focus=str(subject),
-        path=str(predicate),
-        value=None if value is None else str(value),
+        focus=subject.value if isinstance(subject, ox.NamedNode) else f"_:{subject.value}",
+        path=predicate,
+        value=value,
         component=f"kg:{UNDEFINED_TERM}",
     )

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from kg.build import BuildFailed, Pipeline, build
+from kg.build import BuildFailed, Pipeline, Stages, build
 from kg.config import Settings, load_settings
 from kg.load import TurtleSyntaxError
 from kg.reason import InconsistentGraph
@@ -80,12 +80,17 @@ def changed_files(settings: Settings, base: str) -> set[str]:
 
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
+    stages = Stages()
     try:
-        snapshot, _report = build(settings)
+        snapshot, _report = build(settings, stages)
     except BuildFailed as failure:
         sys.stderr.write(to_text(failure.report, colour=sys.stderr.isatty()))
         print(f"error: build failed, {failure}; the previous snapshot (if any) is still current", file=sys.stderr)
         return EXIT_VIOLATIONS
+    finally:
+        if args.timings:
+            for name, seconds, peak_mb in stages.rows:
+                print(f"{name:<10} {seconds:8.2f} s  peak {peak_mb:7.0f} MB", file=sys.stderr)
     print(f"built {snapshot.path} ({snapshot.manifest['total_triples']} triples in {len(snapshot.manifest['graphs'])} graphs)")
     return EXIT_OK
 
@@ -165,6 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(command=cmd_validate)
 
     p = commands.add_parser("build", help="load, validate, reason and write a snapshot; a failed build keeps the last good one")
+    p.add_argument("--timings", action="store_true", help="print each stage's time and the peak memory so far")
     p.set_defaults(command=cmd_build)
 
     p = commands.add_parser("query", help="run a SPARQL query over the current snapshot (asserted + inferred by default)")

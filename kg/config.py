@@ -38,7 +38,8 @@ class Settings:
     max_request_bytes: int = field(default=1_000_000, metadata={"help": "Largest request body accepted (413 above)"})
     max_query_depth: int = field(default=64, metadata={"help": "Deepest nesting of groups a query may have (400 above)"})
     service_allowlist: str = field(default="", metadata={"help": "Space-separated endpoint IRIs that SERVICE may call; empty: SERVICE is refused"})
-    reasoner: str = field(default="reasonable", metadata={"help": "OWL 2 RL engine for kg build: reasonable (fast) or owlrl (the reference)"})
+    reasoner: str = field(default="oxigraph", metadata={"help": "OWL 2 RL engine: oxigraph (fastest: the instance rules as queries in the store), reasonable (fast) or owlrl (the reference)"})
+    shacl_engine: str = field(default="oxigraph", metadata={"help": "SHACL engine of kg build and kg validate: oxigraph (fast: the shapes compiled into queries) or pyshacl (the reference)"})
 
     @property
     def ontology_dir(self) -> Path:

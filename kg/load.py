@@ -2,12 +2,12 @@
 
 Parsing is done by Oxigraph's Turtle parser: it is an order of magnitude faster than rdflib's
 and reports the exact line and column of a syntax error, which we pass on to the person who
-wrote the file. The triples are then handed to rdflib, which pySHACL and owlrl work on.
+wrote the file. The triples go into an in-memory Oxigraph store, which the fast engines work on; rdflib copies are
+made only for the reference engines (pySHACL, owlrl) and for reports.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -26,12 +26,62 @@ class TurtleSyntaxError(Exception):
         self.path, self.line, self.column, self.message = path, line, column, message
 
 
-@dataclass
 class LoadedGraphs:
-    """The asserted graphs of one build, keyed by named-graph IRI, with the file each came from."""
+    """The asserted graphs of one build, in an in-memory Oxigraph store, with the files each came from.
 
-    graphs: dict[str, Graph] = field(default_factory=dict)
-    files: dict[str, list[Path]] = field(default_factory=dict)
+    Each graph is a named graph of :attr:`store`; the store's default graph holds their union as a set
+    (a fact stated by two files is in it once), which is what validation and reasoning read. The fast
+    engines work on the store directly; rdflib copies (:attr:`graphs`, :meth:`union`) are made only
+    when a reference engine or a report needs them, since converting a million triples to rdflib
+    terms alone takes longer than the whole fast build.
+    """
+
+    def __init__(self) -> None:
+        self.store = ox.Store()
+        self.files: dict[str, list[Path]] = {}
+        self._rdflib: dict[str, Graph] = {}
+
+    @property
+    def names(self) -> list[str]:
+        """The graph IRIs, in the order they were loaded."""
+        return list(self.files)
+
+    def load_file(self, iri: str, path: Path) -> None:
+        """Parse one Turtle file into graph ``iri`` (several files may share one graph)."""
+        try:
+            self.store.load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(iri))
+        except SyntaxError as error:
+            raise TurtleSyntaxError(path, error.lineno or 0, error.offset or 0, _first_line(error)) from None
+        except UnicodeDecodeError as error:
+            raise TurtleSyntaxError(path, 0, 0, f"not UTF-8 text ({error.reason})") from None
+        self._registered(iri, [path])
+
+    def add_graph(self, iri: str, graph: Graph, files: list[Path] | None = None) -> None:
+        """Add an rdflib graph as graph ``iri`` (tests and tools that build graphs in memory)."""
+        name = ox.NamedNode(iri)
+        self.store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name) for s, p, o in graph)
+        self._registered(iri, files or [])
+
+    def _registered(self, iri: str, paths: list[Path]) -> None:
+        self.store.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}")
+        self.files.setdefault(iri, []).extend(paths)
+        self._rdflib.pop(iri, None)
+
+    @property
+    def graphs(self) -> dict[str, Graph]:
+        """Each loaded graph as an rdflib graph."""
+        return {iri: self.graph(iri) for iri in self.files}
+
+    def graph(self, iri: str) -> Graph:
+        """A named graph of the store as an rdflib graph; a loaded graph is converted once and kept."""
+        if iri in self._rdflib:
+            return self._rdflib[iri]
+        graph = new_graph()
+        for quad in self.store.quads_for_pattern(None, None, None, ox.NamedNode(iri)):
+            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+        if iri in self.files:
+            self._rdflib[iri] = graph
+        return graph
 
     def union(self, names: list[str] | None = None) -> Graph:
         """One rdflib graph holding the triples of the given graphs (all by default)."""
@@ -43,7 +93,16 @@ class LoadedGraphs:
         return merged
 
     def __len__(self) -> int:
-        return sum(len(g) for g in self.graphs.values())
+        """Triples over all graphs, counting a triple once per graph it is in."""
+        return self._count("GRAPH ?g { ?s ?p ?o }")
+
+    def union_size(self) -> int:
+        """Distinct triples over all graphs."""
+        return self._count("?s ?p ?o")
+
+    def _count(self, pattern: str) -> int:
+        row = next(iter(self.store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}")))
+        return int(row["n"].value)
 
 
 def new_graph() -> Graph:
@@ -53,6 +112,9 @@ def new_graph() -> Graph:
     return graph
 
 
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
 def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
@@ -60,6 +122,8 @@ def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
         return BNode(term.value)
     if term.language:
         return Literal(term.value, lang=term.language)
+    if term.datatype.value == _XSD_STRING:
+        return Literal(term.value)  # a simple literal: what rdflib's own parsers make of "plain"
     return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
@@ -74,7 +138,7 @@ def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 
 
 def parse_turtle(path: Path, into: Graph | None = None) -> Graph:
-    """Parse one Turtle file; a syntax error becomes :class:`TurtleSyntaxError` with its position."""
+    """Parse one Turtle file into rdflib; a syntax error becomes :class:`TurtleSyntaxError` with its position."""
     graph = new_graph() if into is None else into
     try:
         for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
@@ -101,16 +165,10 @@ def turtle_files(folder: Path) -> list[Path]:
 def load_sources(settings: Settings) -> LoadedGraphs:
     """The ontology (all of ``ontology/`` in one graph) and each ``data/<stem>.ttl`` in ``graph/<stem>``."""
     loaded = LoadedGraphs()
-    ontology = new_graph()
-    ontology_files = turtle_files(settings.ontology_dir)
-    for path in ontology_files:
-        parse_turtle(path, into=ontology)
-    loaded.graphs[settings.ontology_graph] = ontology
-    loaded.files[settings.ontology_graph] = ontology_files
+    for path in turtle_files(settings.ontology_dir):
+        loaded.load_file(settings.ontology_graph, path)
     for path in turtle_files(settings.data_dir):
-        iri = settings.graph_iri(path.stem)
-        loaded.graphs[iri] = parse_turtle(path)
-        loaded.files[iri] = [path]
+        loaded.load_file(settings.graph_iri(path.stem), path)
     return loaded
 
 

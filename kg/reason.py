@@ -31,17 +31,19 @@ import logging
 from collections import defaultdict
 from typing import Iterable
 
+import pyoxigraph as ox
 from owlrl import OWLRL_Semantics
 from owlrl.DatatypeHandling import AltXSDToPYTHON
 from owlrl.XsdDatatypes import OWL_RL_Datatypes
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from kg.load import new_graph
+from kg import rules
+from kg.load import new_graph, to_oxigraph, to_rdflib
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("reasonable", "owlrl")
+ENGINES = ("oxigraph", "reasonable", "owlrl")
 
 #: Vocabularies whose own axioms the reasoner re-derives; statements about their terms are noise.
 _BUILTIN_NAMESPACES = (str(RDF), str(RDFS), str(OWL), str(XSD))
@@ -78,17 +80,87 @@ class InconsistentGraph(Exception):
         self.messages = messages
 
 
-def infer(asserted: Graph, engine: str = "reasonable") -> Graph:
+def infer(asserted: Graph, engine: str = "oxigraph") -> Graph:
     """The OWL 2 RL entailments of ``asserted`` that are not already in it, without noise.
 
-    ``engine`` is ``"reasonable"`` (fast) or ``"owlrl"`` (the reference); both give the same triples and
-    raise :class:`InconsistentGraph` on the same clashes.
+    ``engine`` is ``"oxigraph"`` (fastest: see :mod:`kg.rules`), ``"reasonable"`` (fast) or ``"owlrl"``
+    (the reference); all give the same triples and raise :class:`InconsistentGraph` on the same clashes.
     """
     if engine == "owlrl":
         return _infer_owlrl(asserted)
     if engine == "reasonable":
         return _infer_reasonable(asserted)
+    if engine == "oxigraph":
+        store = ox.Store()
+        store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in asserted)
+        infer_into(store, _NO_GRAPH, _TARGET, engine)
+        return _rdflib_graph(store, _TARGET)
     raise ValueError(f"unknown OWL 2 RL engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
+#: Graph names for :func:`infer` on a bare rdflib graph: it has no ontology graph, and a scratch target.
+_NO_GRAPH, _TARGET = "urn:x-kg:no-graph", "urn:x-kg:inferred"
+
+
+def infer_into(store: ox.Store, ontology_graph: str, target: str, engine: str) -> None:
+    """Write the inferences from the store's default graph into named graph ``target`` (replacing it).
+
+    The default graph is the asserted union; the ontology graph is where the schema is stated (schema
+    statements elsewhere are found too). With ``"oxigraph"`` only the schema is handed to Python.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown OWL 2 RL engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    name = ox.NamedNode(target)
+    if store.contains_named_graph(name):
+        store.remove_graph(name)
+    store.add_graph(name)
+    if engine == "oxigraph":
+        schema = _rdflib_triples(rules.schema_triples(store, ontology_graph))
+        if not _unsupported(schema):
+            schema_inferred = _infer_reasonable(schema)
+            closed = new_graph()
+            for graph in (schema, schema_inferred):
+                for triple in graph:
+                    closed.add(triple)
+            try:
+                compiled = rules.InstanceRules.compile(closed)
+            except rules.NotCompilable as reason:
+                log.warning("reasoning the whole graph with reasonable: %s", reason)
+            else:
+                quads = (ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name) for s, p, o in schema_inferred)
+                store.extend(q for q in quads if next(store.quads_for_pattern(q.subject, q.predicate, q.object,
+                                                                              ox.DefaultGraph()), None) is None)
+                rules.apply(store, compiled, target)
+                disjoint = [(str(a), str(b)) for a, b in _disjoint_pairs(_buckets(closed))]
+                messages = rules.clashes(store, target, compiled, disjoint)
+                if messages:
+                    raise InconsistentGraph(sorted(messages))
+                return
+        engine = "reasonable"
+    inferred = infer(_rdflib_graph(store, None), engine=engine)
+    store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name) for s, p, o in inferred)
+
+
+def _rdflib_graph(store: ox.Store, graph: str | None) -> Graph:
+    """A graph of the store (the default graph for None) as an rdflib graph."""
+    name = ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
+    return _rdflib_triples(store.quads_for_pattern(None, None, None, name))
+
+
+def _rdflib_triples(triples: Iterable) -> Graph:
+    graph = new_graph()
+    for t in triples:
+        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+    return graph
+
+
+def _buckets(graph: Graph) -> dict:
+    buckets: dict = {p: [] for p in _SCHEMA_PREDICATES}
+    for triple in graph:
+        bucket = buckets.get(triple[1])
+        if bucket is not None:
+            bucket.append(triple)
+    return buckets
 
 
 def _infer_owlrl(asserted: Graph) -> Graph:
@@ -119,19 +191,15 @@ def _infer_reasonable(asserted: Graph) -> Graph:
             literals[surrogate] = literal
         return surrogate
 
-    unsupported: set = set()
     input_triples = set()
     encoded = []
     for triple in asserted:
         input_triples.add(triple)
-        s, p, o = triple
-        if p not in _FAST_PREDICATES and str.startswith(p, _BUILTIN_NAMESPACES):
-            unsupported.add(p)
-        elif p == _TYPE and o not in _FAST_TYPES and isinstance(o, URIRef) and str.startswith(o, _BUILTIN_NAMESPACES):
-            unsupported.add(o)
+        s, _, o = triple
         if isinstance(o, Literal) or isinstance(s, Literal):
-            triple = (opaque(s) if isinstance(s, Literal) else s, p, opaque(o) if isinstance(o, Literal) else o)
+            triple = (opaque(s) if isinstance(s, Literal) else s, triple[1], opaque(o) if isinstance(o, Literal) else o)
         encoded.append(triple)
+    unsupported = _unsupported(asserted)
     if unsupported:
         log.warning("reasonable is not proven on %s; reasoning with owlrl instead",
                     ", ".join(sorted(str(t) for t in unsupported)))
@@ -168,6 +236,18 @@ def _infer_reasonable(asserted: Graph) -> Graph:
         if triple not in inferred and triple not in asserted and not is_noise(triple):
             inferred.add(triple)
     return inferred
+
+
+def _unsupported(graph: Graph) -> set:
+    """The OWL / RDFS terms of ``graph`` the fast engines are not proven on."""
+    found: set = set()
+    for p in graph.predicates(unique=True):
+        if p not in _FAST_PREDICATES and str.startswith(p, _BUILTIN_NAMESPACES):
+            found.add(p)
+    for o in graph.objects(None, _TYPE, unique=True):
+        if o not in _FAST_TYPES and isinstance(o, URIRef) and str.startswith(o, _BUILTIN_NAMESPACES):
+            found.add(o)
+    return found
 
 
 def _transitive(edges: dict) -> dict:
@@ -231,8 +311,8 @@ def _schema_closure(buckets: dict) -> Iterable[tuple]:
                     yield (prop, predicate, c2)
 
 
-def _clashes(buckets: dict) -> set[str]:
-    """The inconsistencies owlrl reports for our OWL subset (cax-dw, cax-adc, cls-nothing2), in its words."""
+def _disjoint_pairs(buckets: dict) -> list[tuple]:
+    """The pairs of classes stated disjoint, by owl:disjointWith or in an owl:AllDisjointClasses list."""
     pairs = [(s, o) for s, _, o in buckets[OWL.disjointWith]]
     members: dict = defaultdict(list)
     for s, _, o in buckets[OWL.members]:
@@ -248,7 +328,12 @@ def _clashes(buckets: dict) -> set[str]:
                     classes.append(first[node])
                     node = rest.get(node, RDF.nil)
                 pairs += [(c1, c2) for i, c1 in enumerate(classes) for c2 in classes[i + 1:]]
+    return pairs
 
+
+def _clashes(buckets: dict) -> set[str]:
+    """The inconsistencies owlrl reports for our OWL subset (cax-dw, cax-adc, cls-nothing2), in its words."""
+    pairs = _disjoint_pairs(buckets)
     watched = {c for pair in pairs for c in pair} | {OWL.Nothing}
     types: dict = defaultdict(set)
     for s, _, o in buckets[_TYPE]:

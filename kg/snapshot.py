@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import pyoxigraph as ox
-from rdflib import Graph
-
-from kg.load import to_oxigraph
 
 DATASET_FILE = "dataset.nq"
+#: The union of all graphs as sorted N-Triples, for the build steps (dumps); removed once they have run.
+UNION_FILE = "union.nt"
 MANIFEST_FILE = "manifest.json"
 STORE_DIR = "store"
 
@@ -66,17 +65,35 @@ def input_hash(files: Mapping[str, Path]) -> str:
     return digest.hexdigest()
 
 
-def nquads(graph_iri: str, graph: Graph) -> bytes:
-    """The graph's triples as N-Quads in the named graph ``graph_iri``, sorted for stable output."""
-    name = ox.NamedNode(graph_iri)
-    quads = [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name) for s, p, o in graph]
-    quads.sort(key=str)
-    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
+def nquads(dataset: ox.Store, graph_iri: str) -> bytes:
+    """The triples of one named graph of ``dataset`` as N-Quads, lines sorted for stable output."""
+    suffix = f" <{graph_iri}> .\n".encode()
+    return b"".join(line[:-2] + suffix for line in _sorted_lines(dataset, ox.NamedNode(graph_iri)))
 
 
-def write_snapshot(build_dir: Path, graphs: dict[str, Graph], manifest: dict[str, Any], keep: int,
+def _sorted_lines(dataset: ox.Store, *graphs: ox.NamedNode | ox.DefaultGraph) -> list[bytes]:
+    """The N-Triples lines of the given graphs, sorted; each ends with " ." and no newline."""
+    lines = []
+    for graph in graphs:
+        lines += (dataset.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b"").splitlines()
+    lines.sort()
+    return lines
+
+
+def graph_names(dataset: ox.Store) -> list[str]:
+    """The IRIs of the dataset's named graphs, sorted."""
+    return sorted(g.value for g in dataset.named_graphs() if isinstance(g, ox.NamedNode))
+
+
+def write_snapshot(build_dir: Path, dataset: ox.Store, manifest: dict[str, Any], keep: int,
                    artefacts: Sequence[Artefact] = ()) -> Snapshot:
-    """Write graphs + manifest (+ ``artefacts``) into a new folder, then point ``current`` at it atomically."""
+    """Write the named graphs of ``dataset`` + manifest (+ ``artefacts``) into a new folder, then point
+    ``current`` at it atomically.
+
+    ``dataset``'s default graph must hold the union of its graphs other than the inferred one, each
+    triple once (as :class:`kg.load.LoadedGraphs` keeps it), and the inferred graph no triple of that
+    union (as :func:`kg.reason.infer_into` writes it): the snapshot's unions are made from them.
+    """
     build_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(timezone.utc)
     build_id = now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + manifest["input_hash"][:12]
@@ -84,20 +101,23 @@ def write_snapshot(build_dir: Path, graphs: dict[str, Graph], manifest: dict[str
     final = build_dir / build_id
     staging.mkdir()
     try:
+        names = graph_names(dataset)
         with open(staging / DATASET_FILE, "wb") as out:
-            for iri in sorted(graphs):
-                out.write(nquads(iri, graphs[iri]))
+            for iri in names:
+                out.write(nquads(dataset, iri))
+        counts = _triples_per_graph(dataset)
         manifest = {
             **manifest,
             "build_id": build_id,
             "built_at": now.isoformat(timespec="seconds"),
             "versions": _versions(),
-            "graphs": {iri: {**manifest.get("graphs", {}).get(iri, {}), "triples": len(g)} for iri, g in sorted(graphs.items())},
-            "total_triples": sum(len(g) for g in graphs.values()),
+            "graphs": {iri: {**manifest.get("graphs", {}).get(iri, {}), "triples": counts.get(iri, 0)} for iri in names},
+            "total_triples": sum(counts.get(iri, 0) for iri in names),
         }
-        _write_store(staging / DATASET_FILE, staging / STORE_DIR, manifest["inferred_graph"])
+        _write_store(dataset, staging, manifest["inferred_graph"])
         for artefact in artefacts:
             manifest = {**manifest, **artefact(staging, manifest)}
+        (staging / UNION_FILE).unlink()
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         staging.rename(final)
     except BaseException:
@@ -111,31 +131,43 @@ def write_snapshot(build_dir: Path, graphs: dict[str, Graph], manifest: dict[str
     return Snapshot.open(link)
 
 
+def _triples_per_graph(dataset: ox.Store) -> dict[str, int]:
+    rows = dataset.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    return {row["g"].value: int(row["n"].value) for row in rows}
+
+
 #: Hidden graph holding the union of the asserted graphs, each triple once (see :func:`_write_store`).
 ASSERTED_UNION = ox.NamedNode("urn:x-kg:asserted-union")
 
 
-def _write_store(dataset: Path, target: Path, inferred_graph: str) -> None:
-    """Load the quads, and materialise the unions a query's default graph can be.
+def _write_store(dataset: ox.Store, staging: Path, inferred_graph: str) -> None:
+    """Write the union file, then load the store with the named graphs and the unions a query's default
+    graph can be.
 
     Oxigraph's union default graph keeps a triple once per graph it is in, so a fact stated by two
     sources would be counted twice. SPARQL's default graph is an RDF merge, a set: so the store's real
     default graph is filled with the distinct triples of all graphs, and a hidden graph with those of
-    the asserted graphs.
+    the asserted graphs. All of it is loaded in one pass from one document serialised by the engine:
+    each load renames blank nodes, so the unions cannot be loaded separately, and an update inside the
+    on-disk store is ten times slower. Reading a store back is slow too, which is why the union file
+    is written here, for the dumps, from the in-memory dataset.
     """
-    store = ox.Store(str(target))
-    store.bulk_load(path=str(dataset), format=ox.RdfFormat.N_QUADS)
-    inferred = ox.NamedNode(inferred_graph)
-    store.bulk_extend(
-        ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
-        for q in store.quads_for_pattern(None, None, None)
-        if q.graph_name != ox.DefaultGraph()
-    )
-    store.bulk_extend(
-        ox.Quad(q.subject, q.predicate, q.object, ASSERTED_UNION)
-        for q in store.quads_for_pattern(None, None, None)
-        if isinstance(q.graph_name, ox.NamedNode) and q.graph_name not in (inferred, ASSERTED_UNION)
-    )
+    asserted = _sorted_lines(dataset, ox.DefaultGraph())
+    with open(staging / UNION_FILE, "wb") as out:
+        out.writelines(line + b"\n" for line in _sorted_lines(dataset, ox.DefaultGraph(), ox.NamedNode(inferred_graph)))
+    staged = staging / "store-input.nq"
+    try:
+        with open(staged, "wb") as out:
+            for part in (DATASET_FILE, UNION_FILE):
+                with open(staging / part, "rb") as source:
+                    shutil.copyfileobj(source, out)
+            suffix = f" <{ASSERTED_UNION.value}> .\n".encode()
+            out.writelines(line[:-2] + suffix for line in asserted)
+        del asserted
+        store = ox.Store(str(staging / STORE_DIR))
+        store.bulk_load(path=str(staged), format=ox.RdfFormat.N_QUADS)
+    finally:
+        staged.unlink(missing_ok=True)
     store.optimize()
     store.flush()
     del store

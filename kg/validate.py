@@ -1,6 +1,7 @@
 """Validation of the asserted data and of the closure, each problem traced to its file and line.
 
-The shapes run on the asserted data without inference: contributors edit the asserted data, so
+The shapes run on the asserted data without inference, by the fast engine of kg.shacl_sparql or by
+pySHACL (the reference): contributors edit the asserted data, so
 that is what a report must speak about. The ontology is mixed in as pySHACL's ``ont_graph`` so that
 ``sh:class`` and ``sh:targetClass`` follow ``rdfs:subClassOf`` as the SHACL spec requires. The
 shapes then run once more on the closure (asserted + inferred); what only that run finds is
@@ -9,9 +10,12 @@ reported with origin "inferred". The quality checks of :mod:`kg.checks` run on t
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
+import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
@@ -22,6 +26,7 @@ from kg.load import LoadedGraphs
 from kg.locate import FileIndex, index_file
 from kg.namespaces import SH
 from kg.report import FROM_SHACL, ValidationReport, Violation
+from kg.shacl_sparql import validate_store
 
 
 def run_shacl(data: Graph, shapes: Graph, ontology: Graph) -> tuple[list[Violation], Graph]:
@@ -120,25 +125,58 @@ def _term(value: str) -> Node:
     return URIRef(value) if value.startswith(("http://", "https://", "urn:")) else Literal(value)
 
 
+ENGINES = ("oxigraph", "pyshacl")
+
+
 def validate(loaded: LoadedGraphs, ontology_graph: str, shapes: Graph, checks_dir: Path, root: Path,
-             inferred: Graph | None = None) -> tuple[ValidationReport, Graph]:
-    """Every problem of the asserted data (and, given ``inferred``, of the closure), located and labelled."""
-    data = loaded.union([g for g in loaded.graphs if g != ontology_graph])
-    ontology = loaded.graphs[ontology_graph]
-    asserted, report_graph = run_shacl(data, shapes, ontology)
-    results = asserted + run_checks(data, ontology, checks_dir)
-    if inferred is not None:
-        closure = loaded.union([g for g in loaded.graphs if g != ontology_graph])
-        for triple in inferred:
-            closure.add(triple)
+             inferred_graph: str | None = None, engine: str = "oxigraph") -> ValidationReport:
+    """Every problem of the asserted data (and, given the store's ``inferred_graph``, of the closure),
+    located and labelled. ``engine`` runs the shapes: "oxigraph" (kg.shacl_sparql) or "pyshacl" (the
+    reference); both give the same results (tests/test_shacl_fast.py)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown SHACL engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    asserted = _shacl(loaded, ontology_graph, shapes, engine)
+    results = asserted + run_checks(loaded, ontology_graph, checks_dir)
+    if inferred_graph is not None:
         seen = {_identity(v) for v in asserted}
-        closure_results, _ = run_shacl(closure, shapes, ontology)
+        closure_results = _shacl(loaded, ontology_graph, shapes, engine, inferred_graph)
         results += [replace(v, origin="inferred") for v in closure_results if _identity(v) not in seen]
+    if not results:
+        return ValidationReport([])
+    # Locating needs rdflib copies of every graph: made only when there is something to locate.
     locator = Locator(loaded, root)
     union = loaded.union()
     located = [_with_label(locator.locate(v, union), union) for v in results]
     ordered = sorted(located, key=lambda v: (v.file or "~", v.line or 0, v.focus, v.path or "", v.component))
-    return ValidationReport(ordered), report_graph
+    return ValidationReport(ordered)
+
+
+def _shacl(loaded: LoadedGraphs, ontology_graph: str, shapes: Graph, engine: str,
+           inferred_graph: str | None = None) -> list[Violation]:
+    """The shapes over data + ontology (+ the inferred graph): the store's default graph, or rdflib copies."""
+    if engine == "pyshacl":
+        data = loaded.union([g for g in loaded.names if g != ontology_graph])
+        if inferred_graph is not None:
+            for triple in loaded.graph(inferred_graph):
+                data.add(triple)
+        return run_shacl(data, shapes, loaded.graph(ontology_graph))[0]
+    if inferred_graph is None:
+        return validate_store(loaded.store, shapes)
+    with _in_default_graph(loaded.store, inferred_graph):
+        return validate_store(loaded.store, shapes)
+
+
+@contextmanager
+def _in_default_graph(store: ox.Store, graph: str) -> Iterator[None]:
+    """The store's default graph with ``graph``'s triples added, for as long as the block runs.
+
+    Taking them out again restores the asserted union exactly, since no inferred triple is asserted.
+    """
+    store.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    try:
+        yield
+    finally:
+        store.update(f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
 
 
 def _identity(v: Violation) -> tuple:

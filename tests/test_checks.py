@@ -6,14 +6,15 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from kg.checks import undefined_terms
-from kg.load import new_graph
+from kg.load import LoadedGraphs, new_graph
 from kg.namespaces import IC
 
 BERLIN = URIRef("https://w3id.org/integrating-cities/id/city/berlin")
 
 
 def test_shipped_data_uses_only_defined_terms(pipeline):
-    assert undefined_terms(pipeline.asserted_data(), pipeline.ontology) == []
+    settings = pipeline.settings
+    assert undefined_terms(pipeline.loaded.store, pipeline.data_graphs, settings.ontology_graph) == []
 
 
 def test_typo_in_class_property_and_foreign_term(pipeline):
@@ -21,7 +22,10 @@ def test_typo_in_class_property_and_foreign_term(pipeline):
     data.add((BERLIN, RDF.type, IC.Cty))
     data.add((BERLIN, IC.locaton, BERLIN))
     data.add((BERLIN, URIRef(str(RDFS) + "lable"), Literal("Berlin", lang="en")))
-    found = {(v.path, v.value) for v in undefined_terms(data, pipeline.ontology)}
+    loaded = LoadedGraphs()
+    loaded.add_graph(pipeline.settings.ontology_graph, pipeline.ontology)
+    loaded.add_graph("urn:data", data)
+    found = {(v.path, v.value) for v in undefined_terms(loaded.store, ["urn:data"], pipeline.settings.ontology_graph)}
     assert found == {
         (str(RDF.type), str(IC.Cty)),
         (str(IC.locaton), None),

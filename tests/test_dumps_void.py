@@ -7,14 +7,17 @@ import hashlib
 import json
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 import pyoxigraph as ox
 import pytest
+from rdflib import Graph, URIRef
+from rdflib.compare import to_canonical_graph
 
 from kg.build import build
 from kg.cli import main
+from kg.load import to_rdflib
 from kg.dumps import BY_FILE, DUMP_FORMATS, DUMPS_DIR, DumpFormat, write_dumps
-from kg.load import new_graph
 from kg.snapshot import Snapshot, write_snapshot
 from kg.void import VOID_FILE, write_void
 
@@ -36,6 +39,19 @@ def parse_dump(path: Path, fmt: DumpFormat) -> list:
 def named_quads(store) -> list[ox.Quad]:
     """Every quad of the published named graphs, straight from the snapshot's store."""
     return [q for g in store.named_graphs for q in store.store.quads_for_pattern(None, None, None, g)]
+
+
+def canonical(statements) -> set:
+    """Triples or quads with blank nodes relabelled canonically: the store renames blank nodes when it
+    loads, so files and store agree up to that (the graph name rides on the predicate, so blank nodes
+    shared across graphs must still match)."""
+    graph = Graph()
+    for q in statements:
+        graph_name = getattr(q, "graph_name", ox.DefaultGraph())
+        in_graph = quote(graph_name.value, safe="") if isinstance(graph_name, ox.NamedNode) else ""
+        predicate = URIRef(f"urn:x-test:{quote(q.predicate.value, safe='')}:{in_graph}")
+        graph.add((to_rdflib(q.subject), predicate, to_rdflib(q.object)))
+    return set(to_canonical_graph(graph))
 
 
 def count(store, query: str) -> int:
@@ -86,8 +102,7 @@ def test_triple_dumps_hold_the_union_of_all_graphs_each_triple_once(snapshot, st
     assert all(q.graph_name == ox.DefaultGraph() for q in quads)
     triples = [q.triple for q in quads]
     assert len(triples) == len(set(triples)) == snapshot.manifest["dumps"][fmt.file]["triples"]
-    union = {q.triple for q in named_quads(store)}
-    assert set(triples) == union
+    assert canonical(triples) == canonical({q.triple for q in named_quads(store)})
     assert len(triples) == count(store, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
 
 
@@ -96,7 +111,7 @@ def test_quad_dumps_hold_every_named_graph(snapshot, store, fmt):
     quads = parse_dump(snapshot.path / DUMPS_DIR / fmt.file, fmt)
     expected = named_quads(store)
     assert len(quads) == snapshot.manifest["dumps"][fmt.file]["quads"] == snapshot.manifest["total_triples"]
-    assert Counter(quads) == Counter(expected)
+    assert len(quads) == len(expected) and canonical(quads) == canonical(expected)
     per_graph = Counter(q.graph_name.value for q in quads)
     assert per_graph == {g: info["triples"] for g, info in snapshot.manifest["graphs"].items() if info["triples"]}
     # The same quads as dataset.nq, once blank-node labels (renamed by the store) are masked.
@@ -290,11 +305,12 @@ def test_a_failed_build_leaves_the_dumps_of_current_alone(project, capsys):
 
 def test_a_failing_build_step_discards_the_whole_snapshot(tmp_path):
     """Dumps written, then a later step fails: nothing is published, no staging folder is left."""
-    graph = new_graph()
-    graph.parse(data="<https://w3id.org/integrating-cities/id/city/x> a <https://w3id.org/integrating-cities/def/City> .",
-                format="turtle")
     G = "https://w3id.org/integrating-cities/graph/"
-    graphs = {G + "data": graph, G + "inferred": new_graph()}
+    graphs = ox.Store()
+    turtle = b"<https://w3id.org/integrating-cities/id/city/x> a <https://w3id.org/integrating-cities/def/City> ."
+    for graph in (ox.NamedNode(G + "data"), ox.DefaultGraph()):  # the default graph: the asserted union
+        graphs.load(input=turtle, format=ox.RdfFormat.TURTLE, to_graph=graph)
+    graphs.add_graph(ox.NamedNode(G + "inferred"))
     manifest = {"input_hash": "0" * 64, "inferred_graph": G + "inferred", "base_iri": "https://w3id.org/integrating-cities/"}
     good = write_snapshot(tmp_path, graphs, manifest, keep=3, artefacts=(write_dumps, write_void))
     assert good.manifest["dumps"]["integrating-cities.ttl"]["triples"] == 1

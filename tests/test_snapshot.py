@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import pyoxigraph as ox
 import pytest
-from rdflib import Literal, URIRef
 
-from kg.load import new_graph
 from kg.snapshot import Snapshot, write_snapshot
 
 G = "https://w3id.org/integrating-cities/graph/"
 
 
-def tiny(label: str):
-    graph = new_graph()
-    graph.add((URIRef("https://w3id.org/integrating-cities/id/city/x"), URIRef("http://www.w3.org/2000/01/rdf-schema#label"), Literal(label, lang="en")))
-    return {G + "data": graph, G + "inferred": new_graph()}
+def tiny(label: str) -> ox.Store:
+    dataset = ox.Store()
+    triple = (ox.NamedNode("https://w3id.org/integrating-cities/id/city/x"),
+              ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), ox.Literal(label, language="en"))
+    dataset.add(ox.Quad(*triple, ox.NamedNode(G + "data")))
+    dataset.add(ox.Quad(*triple))  # the asserted union, which write_snapshot expects in the default graph
+    dataset.add_graph(ox.NamedNode(G + "inferred"))
+    return dataset
 
 
 def manifest():
@@ -31,8 +34,11 @@ def test_current_points_at_the_newest_and_old_ones_are_pruned(tmp_path):
 
 def test_a_failed_write_leaves_current_and_no_debris(tmp_path):
     good = write_snapshot(tmp_path, tiny("good"), manifest(), keep=3)
-    broken = {G + "data": None, G + "inferred": new_graph()}
+
+    def broken_step(_staging, _manifest):
+        raise TypeError("a build step failed")
+
     with pytest.raises(TypeError):
-        write_snapshot(tmp_path, broken, manifest(), keep=3)
+        write_snapshot(tmp_path, tiny("bad"), manifest(), keep=3, artefacts=(broken_step,))
     assert Snapshot.open(tmp_path / "current").path == good.path
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -233,16 +233,14 @@ def shape_context():
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f"{f.parent.name}/{f.name}" for f in FIXTURES])
 def test_breaking_any_shape_rule_names_file_line_and_rule(shape_context, fixture):
     """The failing example of every constraint, as a data file: its report locates the problem."""
-    from kg.load import LoadedGraphs, parse_turtle
+    from kg.load import LoadedGraphs
     from kg.validate import validate
 
     settings, ontology, shapes = shape_context
     loaded = LoadedGraphs()
-    loaded.graphs[settings.ontology_graph] = ontology
-    loaded.files[settings.ontology_graph] = []
-    loaded.graphs["urn:fixture"] = parse_turtle(fixture)
-    loaded.files["urn:fixture"] = [fixture]
-    report, _ = validate(loaded, settings.ontology_graph, shapes, settings.checks_dir, fixture.parent)
+    loaded.add_graph(settings.ontology_graph, ontology)
+    loaded.load_file("urn:fixture", fixture)
+    report = validate(loaded, settings.ontology_graph, shapes, settings.checks_dir, fixture.parent)
     shacl = [v for v in report.results if v.component.startswith("sh:")]
     assert shacl, "the failing example produced no SHACL result"
     for v in shacl:
