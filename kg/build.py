@@ -16,7 +16,7 @@ from kg.dumps import write_dumps
 from kg.load import LoadedGraphs, load_shapes, load_sources, turtle_files
 from kg.reason import infer_into
 from kg.report import ValidationReport
-from kg.snapshot import Snapshot, input_hash, write_snapshot
+from kg.snapshot import Snapshot, input_hash, library_versions, write_snapshot
 from kg.validate import validate
 from kg.void import write_void
 
@@ -92,6 +92,18 @@ def inputs_hash(settings: Settings) -> str:
     return input_hash({_relative(p, settings): p for p in files})
 
 
+def up_to_date(settings: Settings) -> Snapshot | None:
+    """The current snapshot, if it was built from the very same files with the same engines and libraries."""
+    try:
+        current = Snapshot.open(settings.current_snapshot)
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return None
+    manifest = current.manifest
+    same = (manifest.get("input_hash") == inputs_hash(settings) and manifest.get("reasoner") == settings.reasoner
+            and manifest.get("shacl_engine") == settings.shacl_engine and manifest.get("versions") == library_versions())
+    return current if same else None
+
+
 def build(settings: Settings, stages: Stages | None = None) -> tuple[Snapshot, ValidationReport]:
     """Build a snapshot, or raise BuildFailed / TurtleSyntaxError / InconsistentGraph without touching `current`."""
     stages = stages or Stages()
@@ -113,6 +125,7 @@ def build(settings: Settings, stages: Stages | None = None) -> tuple[Snapshot, V
                    for iri in [*pipeline.loaded.names, settings.inferred_graph]},
         "validation": {"conforms": True, "warnings": len(report.results)},
         "reasoner": settings.reasoner,
+        "shacl_engine": settings.shacl_engine,
     }
     # The downloads, then the VoID description of the store and the downloads: written inside the snapshot.
     with stages.stage("snapshot"):

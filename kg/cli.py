@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from kg.build import BuildFailed, Pipeline, Stages, build
+from kg.build import BuildFailed, Pipeline, Stages, build, up_to_date
 from kg.config import Settings, load_settings
 from kg.load import TurtleSyntaxError
 from kg.reason import InconsistentGraph
@@ -80,6 +80,9 @@ def changed_files(settings: Settings, base: str) -> set[str]:
 
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.force and (current := up_to_date(settings)) is not None:
+        print(f"up to date: {current.path} was built from the same files (--force rebuilds it)")
+        return EXIT_OK
     stages = Stages()
     try:
         snapshot, _report = build(settings, stages)
@@ -171,6 +174,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("build", help="load, validate, reason and write a snapshot; a failed build keeps the last good one")
     p.add_argument("--timings", action="store_true", help="print each stage's time and the peak memory so far")
+    p.add_argument("--force", action="store_true", help="build even if the current snapshot has the same inputs")
     p.set_defaults(command=cmd_build)
 
     p = commands.add_parser("query", help="run a SPARQL query over the current snapshot (asserted + inferred by default)")

@@ -36,6 +36,8 @@ from kg.snapshot import DATASET_FILE, UNION_FILE
 
 DUMPS_DIR = "dumps"
 GZIP_MEDIA_TYPE = "application/gzip"
+#: zlib's level 6 (its default) compresses our N-Triples nearly as well as 9 (gzip's) and twice as fast.
+GZIP_LEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ DUMP_FORMATS: tuple[DumpFormat, ...] = (
 BY_FILE = {f.file: f for f in DUMP_FORMATS}
 
 
-def write_dumps(staging: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+def write_dumps(staging: Path, manifest: dict[str, Any], _dataset: ox.Store) -> dict[str, Any]:
     """Write every dump into ``staging/dumps/`` from the staged files; return the manifest's ``"dumps"`` entry.
 
     The triple dumps hold the union of all graphs, each triple once (the snapshot's ``union.nt``, which is
@@ -126,7 +128,7 @@ def _serialize(source: Path, path: Path, fmt: DumpFormat) -> None:
     source_format = ox.RdfFormat.N_QUADS if source.suffix == ".nq" else ox.RdfFormat.N_TRIPLES
     with open(path, "wb") as raw:
         # mtime=0 and no file name in the header: the compressed bytes depend on the content only.
-        out = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) if fmt.gzip else raw
+        out = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=GZIP_LEVEL) if fmt.gzip else raw
         with out:
             if fmt.rdf_format == source_format:
                 with open(source, "rb") as stream:

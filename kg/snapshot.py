@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -25,11 +26,13 @@ UNION_FILE = "union.nt"
 MANIFEST_FILE = "manifest.json"
 STORE_DIR = "store"
 
-#: A build step that writes more files into the staging folder once the store is written (the store is
-#: at ``<staging>/store``, closed, so the step may open it), given the manifest so far; it returns entries
-#: to add to the manifest. Steps run in order, each seeing what the previous ones added; if one raises,
-#: the whole snapshot is discarded. See kg.dumps and kg.void.
-Artefact = Callable[[Path, dict[str, Any]], Mapping[str, Any]]
+#: A build step that writes more files into the staging folder, given the manifest so far and the build's
+#: in-memory dataset, whose default graph is by then the union of all its graphs (a set). Steps run while
+#: the on-disk store is being loaded (on the other core), so they must not open ``<staging>/store``; the
+#: dataset.nq and union.nt files are complete. Each returns entries to add to the manifest; steps run in
+#: order, each seeing what the previous ones added; if one raises, the whole snapshot is discarded. See
+#: kg.dumps and kg.void.
+Artefact = Callable[[Path, dict[str, Any], ox.Store], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ def write_snapshot(build_dir: Path, dataset: ox.Store, manifest: dict[str, Any],
 
     ``dataset``'s default graph must hold the union of its graphs other than the inferred one, each
     triple once (as :class:`kg.load.LoadedGraphs` keeps it), and the inferred graph no triple of that
-    union (as :func:`kg.reason.infer_into` writes it): the snapshot's unions are made from them.
+    union (as :func:`kg.reason.infer_into` writes it). The inferred triples are then added to its
+    default graph, which becomes the union of all graphs.
     """
     build_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(timezone.utc)
@@ -110,13 +114,17 @@ def write_snapshot(build_dir: Path, dataset: ox.Store, manifest: dict[str, Any],
             **manifest,
             "build_id": build_id,
             "built_at": now.isoformat(timespec="seconds"),
-            "versions": _versions(),
+            "versions": library_versions(),
             "graphs": {iri: {**manifest.get("graphs", {}).get(iri, {}), "triples": counts.get(iri, 0)} for iri in names},
             "total_triples": sum(counts.get(iri, 0) for iri in names),
         }
-        _write_store(dataset, staging, manifest["inferred_graph"])
-        for artefact in artefacts:
-            manifest = {**manifest, **artefact(staging, manifest)}
+        loading = _StoreLoad(_store_input(dataset, staging, manifest["inferred_graph"]), staging / STORE_DIR)
+        loading.start()
+        try:
+            for artefact in artefacts:
+                manifest = {**manifest, **artefact(staging, manifest, dataset)}
+        finally:
+            loading.join()
         (staging / UNION_FILE).unlink()
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         staging.rename(final)
@@ -140,40 +148,58 @@ def _triples_per_graph(dataset: ox.Store) -> dict[str, int]:
 ASSERTED_UNION = ox.NamedNode("urn:x-kg:asserted-union")
 
 
-def _write_store(dataset: ox.Store, staging: Path, inferred_graph: str) -> None:
-    """Write the union file, then load the store with the named graphs and the unions a query's default
-    graph can be.
+def _store_input(dataset: ox.Store, staging: Path, inferred_graph: str) -> Path:
+    """Write union.nt, and the one N-Quads document the store is loaded from; return the latter's path.
 
     Oxigraph's union default graph keeps a triple once per graph it is in, so a fact stated by two
     sources would be counted twice. SPARQL's default graph is an RDF merge, a set: so the store's real
     default graph is filled with the distinct triples of all graphs, and a hidden graph with those of
     the asserted graphs. All of it is loaded in one pass from one document serialised by the engine:
     each load renames blank nodes, so the unions cannot be loaded separately, and an update inside the
-    on-disk store is ten times slower. Reading a store back is slow too, which is why the union file
-    is written here, for the dumps, from the in-memory dataset.
+    on-disk store is ten times slower. Reading a store back is slow too, which is why union.nt is
+    written here, for the dumps, from the in-memory dataset.
     """
     asserted = _sorted_lines(dataset, ox.DefaultGraph())
+    dataset.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{inferred_graph}> {{ ?s ?p ?o }} }}")
     with open(staging / UNION_FILE, "wb") as out:
-        out.writelines(line + b"\n" for line in _sorted_lines(dataset, ox.DefaultGraph(), ox.NamedNode(inferred_graph)))
+        out.writelines(line + b"\n" for line in _sorted_lines(dataset, ox.DefaultGraph()))
     staged = staging / "store-input.nq"
-    try:
-        with open(staged, "wb") as out:
-            for part in (DATASET_FILE, UNION_FILE):
-                with open(staging / part, "rb") as source:
-                    shutil.copyfileobj(source, out)
-            suffix = f" <{ASSERTED_UNION.value}> .\n".encode()
-            out.writelines(line[:-2] + suffix for line in asserted)
-        del asserted
-        store = ox.Store(str(staging / STORE_DIR))
-        store.bulk_load(path=str(staged), format=ox.RdfFormat.N_QUADS)
-    finally:
-        staged.unlink(missing_ok=True)
-    store.optimize()
-    store.flush()
-    del store
+    with open(staged, "wb") as out:
+        for part in (DATASET_FILE, UNION_FILE):
+            with open(staging / part, "rb") as source:
+                shutil.copyfileobj(source, out, 1 << 20)
+        suffix = f" <{ASSERTED_UNION.value}> .\n".encode()
+        out.writelines(line[:-2] + suffix for line in asserted)
+    return staged
 
 
-def _versions() -> dict[str, str]:
+class _StoreLoad(threading.Thread):
+    """Bulk-loads the store in the background (Oxigraph releases the GIL) while the build steps run."""
+
+    def __init__(self, source: Path, target: Path) -> None:
+        super().__init__(name="store-load")
+        self.source, self.target = source, target
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            store = ox.Store(str(self.target))
+            store.bulk_load(path=str(self.source), format=ox.RdfFormat.N_QUADS)
+            store.optimize()
+            store.flush()
+            del store
+        except BaseException as error:  # handed to join(), in the building thread
+            self.error = error
+        finally:
+            self.source.unlink(missing_ok=True)
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
+
+
+def library_versions() -> dict[str, str]:
     return {name: metadata.version(name) for name in ("rdflib", "owlrl", "reasonable", "pyshacl", "pyoxigraph")}
 
 

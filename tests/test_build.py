@@ -46,6 +46,23 @@ def test_changed_input_changes_the_hash(project, snapshot):
     assert inputs_hash(project) != snapshot.manifest["input_hash"]
 
 
+def test_a_build_with_unchanged_inputs_does_nothing_until_a_file_changes(project, capsys):
+    assert main(["--root", str(project.root), "build"]) == 0
+    first = Snapshot.open(project.current_snapshot).path
+    assert main(["--root", str(project.root), "build"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert Snapshot.open(project.current_snapshot).path == first
+    assert main(["--root", str(project.root), "build", "--force"]) == 0
+    forced = Snapshot.open(project.current_snapshot).path
+    assert forced != first
+    sources = project.data_dir / "common-knowledge.ttl"
+    sources.write_text(sources.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert main(["--root", str(project.root), "build", "--timings"]) == 0
+    output = capsys.readouterr()
+    assert "up to date" not in output.out and Snapshot.open(project.current_snapshot).path != forced
+    assert [line.split()[0] for line in output.err.splitlines()] == ["parse", "validate", "reason", "snapshot"]
+
+
 def test_failed_build_keeps_the_last_good_snapshot(project, capsys):
     good, _ = build(project)
     events = project.data_dir / "integrating-cities-home.ttl"

@@ -316,7 +316,7 @@ def test_a_failing_build_step_discards_the_whole_snapshot(tmp_path):
     assert good.manifest["dumps"]["integrating-cities.ttl"]["triples"] == 1
     before = dumps_state(good.path)
 
-    def fail(staging: Path, _manifest: dict) -> dict:
+    def fail(staging: Path, _manifest: dict, _dataset) -> dict:
         assert (staging / DUMPS_DIR / "integrating-cities.ttl").is_file()
         raise RuntimeError("step failed")
 

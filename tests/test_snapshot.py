@@ -35,7 +35,7 @@ def test_current_points_at_the_newest_and_old_ones_are_pruned(tmp_path):
 def test_a_failed_write_leaves_current_and_no_debris(tmp_path):
     good = write_snapshot(tmp_path, tiny("good"), manifest(), keep=3)
 
-    def broken_step(_staging, _manifest):
+    def broken_step(_staging, _manifest, _dataset):
         raise TypeError("a build step failed")
 
     with pytest.raises(TypeError):
