@@ -1,18 +1,18 @@
 """Fast SHACL validation: our shapes compiled into SPARQL queries that Oxigraph runs.
 
-pySHACL walks every focus node in Python and needs minutes for 10^6 triples. Here every constraint
-of the shapes graph becomes one SPARQL query that returns only its violating (focus node, value)
-rows, so the work is done by the store's indexes. pySHACL stays the reference:
+pySHACL walks every focus node in Python and needs minutes for 10^5 triples. Here each constraint
+of the shapes graph becomes one SPARQL query that returns only its violating rows, so the work is
+done by the store's indexes (10^6 triples in about 10 s). pySHACL stays the reference:
 tests/test_shacl_fast.py checks that both engines give the same Violations on every fixture of
 tests/shapes/, on the shipped data and on synthetic graphs with planted violations.
 
     validate_store(store, shapes) -> list[Violation]   # what kg.validate.run_shacl(...)[0] returns
-    compile_shapes(shapes) -> CompiledShapes            # done once per shapes graph (cached)
+    compile_shapes(shapes) -> CompiledShapes            # once per shapes graph (cached); .validate(store)
 
-The graph validated is the store's default graph (data and ontology together, as pySHACL's
-``ont_graph`` mixes them); named graphs are never read.
+The graph validated is the store's default graph: the data and the ontology together, as pySHACL's
+``ont_graph`` mixes them. Named graphs are never read.
 
-Supported — what shapes/shapes.ttl uses, plus sh:nodeKind, sh:severity and sh:deactivated:
+Supported: what shapes/shapes.ttl uses, plus sh:nodeKind, sh:severity and sh:deactivated.
 
 * targets: sh:targetClass (instances of subclasses included: rdfs:subClassOf* in the validated
   graph) and sh:targetSubjectsOf, on node shapes or on property shapes;
@@ -22,32 +22,34 @@ Supported — what shapes/shapes.ttl uses, plus sh:nodeKind, sh:severity and sh:
 * sh:not and sh:or, whose members are node or property shapes made of the constraints above;
 * sh:sparql on node shapes: sh:select with $this, sh:prefixes/sh:declare, sh:message templates
   ({?var} and {$var}) filled as pySHACL fills them, ?value and ?path taken from the results;
-* sh:severity, sh:deactivated; sh:name, sh:description and sh:message for the report.
+* sh:severity, sh:deactivated; sh:name, sh:description and one sh:message for the report.
 
-Anything else in the sh: namespace, and the corners listed in :class:`UnsupportedShape` uses,
-raise :class:`UnsupportedShape` naming the feature when the shapes are compiled: add it here, or
-validate with the reference engine (kg.validate.run_shacl).
+Anything else in the sh: namespace, and the corners of these features listed where they are
+read, raise :class:`UnsupportedShape` naming the feature when the shapes are compiled: add the
+feature here, or validate with the reference engine.
 
 Semantic choices (pySHACL's behaviour is matched, not SPARQL's):
 
 * sh:datatype, sh:minInclusive and sh:pattern judge a literal as pySHACL does, through rdflib's
-  reading of it: "2011-02-30"^^xsd:date is ill-typed, " 2"^^xsd:integer is the integer 2, and any
-  lexical form of xsd:gYear or xsd:gYearMonth passes (rdflib does not parse them). SPARQL judges
-  every literal whose lexical form it can judge the way rdflib does; the few others (found by one
-  query per such constraint, over the values of its paths) are judged in Python with rdflib and
-  handed back to the constraint's query by value.
+  reading of it: "2011-02-30"^^xsd:date is ill-typed, " 2"^^xsd:integer is the integer 2, and
+  any lexical form of xsd:gYear or xsd:gYearMonth passes (rdflib does not parse them). SPARQL
+  judges the literals whose lexical form it can judge the way rdflib does; the few others (one
+  lookup query per such constraint, over the values of its paths) are judged in Python by rdflib
+  and handed to the constraint's query by value.
 * sh:pattern is Python's ``re`` in pySHACL and Rust's ``regex`` in Oxigraph. Patterns are limited
   to the syntax both read alike (see :func:`_portable_pattern`); strings with a newline (Python's
   ``$`` also matches before a final newline) and, with the "i" flag, strings with "İ" or "ı"
-  (Python folds them to "i") are judged in Python. Not covered: a case-insensitive pattern on an
-  IRI focus node containing "İ" or "ı".
-* Values are reported as the store holds them: Oxigraph keeps numbers and date-times in canonical
-  form, so "6.0"^^xsd:decimal is reported (and fills a message) as "6", where pySHACL given an
-  rdflib parse of the file would say "6.0". Blank nodes keep the store's identifiers, so a store
-  built from the same rdflib graph gives the same "_:id" as pySHACL.
+  (Python folds them to "i") are judged in Python.
+* Values are reported as the store holds them: Oxigraph keeps numbers and date-times canonical,
+  so "6.0"^^xsd:decimal is reported (and fills a message) as "6", where pySHACL given the rdflib
+  parse of the file says "6.0". Blank nodes keep the store's identifiers: a store built from the
+  rdflib graph pySHACL validates gives the same "_:id".
 * A SPARQL constraint runs once, its focus nodes joined at the start of its outermost group,
   instead of once per pre-bound focus node; the two agree for the queries SHACL allows (no MINUS,
-  VALUES, SERVICE or subqueries, which are refused).
+  VALUES, SERVICE or subqueries, which are refused). Its query is run by Oxigraph, not by
+  rdflib's SPARQL engine; the two agree on the functions our queries use.
+* Left out, as no data of ours has them: instances of a blank-node subclass (of a target class or
+  of a sh:class), and a case-insensitive sh:pattern on an IRI containing "İ" or "ı".
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -149,11 +151,12 @@ class CompiledShapes:
         compiler = _Compiler(shapes)
         self.constraints: list[_Constraint] = compiler.constraints
         self.classes: set[URIRef] = compiler.classes
+        self.predicates: set[URIRef] = compiler.predicates
         self.uncertain: dict[_UncertainTest, set[URIRef]] = compiler.uncertain
 
     def validate(self, store: ox.Store) -> list[Violation]:
-        run = _Run(store, self.classes, self.uncertain)
-        return [v for constraint in self.constraints for v in constraint.violations(run)]
+        run = _Run(store, self)
+        return [v for constraint in self.constraints if constraint.may_fail(run) for v in constraint.violations(run)]
 
 
 # --------------------------------------------------------------------------- one validation run
@@ -162,10 +165,12 @@ class CompiledShapes:
 class _Run:
     """What one validation needs to know about the store before the constraint queries run."""
 
-    def __init__(self, store: ox.Store, classes: set[URIRef], uncertain: dict["_UncertainTest", set[URIRef]]) -> None:
+    def __init__(self, store: ox.Store, compiled: CompiledShapes) -> None:
         self.store = store
-        self.subclasses = self._subclasses(classes)
-        self.failing = {test: self._failing(test, paths) for test, paths in uncertain.items()}
+        self.subclasses = self._subclasses(compiled.classes)
+        self.instantiated = self._present(sorted({t for terms in self.subclasses.values() for t in terms}), f"?s {TYPE} ?x")
+        self.used = self._present(sorted(p.n3() for p in compiled.predicates), "?s ?x ?o")
+        self.failing = {test: self._failing(test, paths) for test, paths in compiled.uncertain.items()}
         self._names = itertools.count()
 
     def fresh(self) -> str:
@@ -184,6 +189,13 @@ class _Run:
                 if isinstance(row["s"], ox.NamedNode):  # an instance of an anonymous class is not looked for
                     found[URIRef(row["c"].value)].add(str(row["s"]))
         return {c: sorted(terms) for c, terms in found.items()}
+
+    def _present(self, terms: list[str], pattern: str) -> set[str]:
+        """The terms ?x for which the pattern has a match: a constraint on absent classes or predicates is not run."""
+        if not terms:
+            return set()
+        rows = self.store.query(f"SELECT ?x WHERE {{ VALUES ?x {{ {' '.join(terms)} }} FILTER EXISTS {{ {pattern} }} }}")
+        return {str(row["x"]) for row in rows}
 
     def _failing(self, test: "_UncertainTest", paths: set[URIRef]) -> list[str]:
         """The literals on these paths that SPARQL cannot judge for the test and rdflib finds failing."""
@@ -333,7 +345,7 @@ class _MinInclusiveTest(_UncertainTest):
             if value.eq(self.bound):
                 return True
             if type(value.value) in (datetime, time):
-                return value.value > self.bound.value
+                return value.value >= self.bound.value
             return bool(value > self.bound)
         except (TypeError, NotImplementedError):
             return False
@@ -469,6 +481,9 @@ class _Focus:
             parts.insert(0, f"EXISTS {{ {x} {TYPE} ?_t FILTER(?_t IN ({', '.join(self._types(run))})) }}")
         return "(" + " || ".join(parts) + ")"
 
+    def is_empty(self, run: _Run) -> bool:
+        return not (set(self._types(run)) & run.instantiated or {p.n3() for p in self.subjects_of} & run.used)
+
     def _types(self, run: _Run) -> list[str]:
         return sorted({t for c in self.classes for t in run.subclasses[c]})
 
@@ -511,6 +526,16 @@ def _text(term: ox.Term) -> str:
 class _Constraint:
     """One constraint of a shape with targets: one query, whose rows are its results."""
 
+    source: _Source
+    focus: _Focus
+    #: Whether a result needs a value of the path (sh:minCount and sh:hasValue report missing ones).
+    needs_values = True
+
+    def may_fail(self, run: _Run) -> bool:
+        """False when the store has no focus node, or no value of the path where one is needed."""
+        path = self.source.path
+        return not self.focus.is_empty(run) and not (self.needs_values and path is not None and path.n3() not in run.used)
+
     def violations(self, run: _Run) -> Iterator[Violation]:
         raise NotImplementedError
 
@@ -543,6 +568,10 @@ class _CountConstraint(_Constraint):
     focus: _Focus
     count: int
     at_most: bool
+
+    @property
+    def needs_values(self) -> bool:
+        return self.at_most
 
     def query(self, run: _Run) -> str:
         p = self.source.path.n3()
@@ -584,6 +613,7 @@ class _HasValueConstraint(_Constraint):
     source: _Source
     focus: _Focus
     value: URIRef
+    needs_values = False
 
     def query(self, run: _Run) -> str:
         if self.source.path is None:
@@ -624,9 +654,10 @@ class _SparqlConstraint(_Constraint):
             seen.add(bound)
             values = dict(bound)
             this, path = values["this"], values.get("path")
-            value = values.get("value", this)
-            others = [(n, t) for n, t in bound if n not in ("this", "path", "value")]
-            filled = _fill(self.source.message, others + [("this", this)] + ([("path", path)] if path else []) + [("value", value)])
+            value = values.get("value", this)  # pySHACL reports the focus node when ?value is not bound
+            bindings = [(n, t) for n, t in bound if n not in ("this", "path", "value")] + [("this", this)]
+            bindings += [("path", path)] if path is not None else []
+            filled = _fill(self.source.message, bindings + [("value", value)])
             yield self.source.violation("SPARQLConstraintComponent", this, value, message=filled, path=path)
 
 
@@ -647,6 +678,7 @@ class _Compiler:
         self.g = shapes
         self.constraints: list[_Constraint] = []
         self.classes: set[URIRef] = set()
+        self.predicates: set[URIRef] = set()
         self.uncertain: dict[_UncertainTest, set[URIRef]] = {}
         self._inside: list[Node] = []
         self._check_vocabulary()
@@ -692,6 +724,7 @@ class _Compiler:
             raise UnsupportedShape("a shape that is also a class (implicit class target)", shape)
         focus = _Focus(tuple(self._all(shape, SH.targetClass)), tuple(self._all(shape, SH.targetSubjectsOf)))
         self.classes.update(focus.classes)
+        self.predicates.update(focus.subjects_of)
         if self._one(shape, SH.path) is not None:
             self._property_shape(shape, focus)
             return
@@ -710,18 +743,19 @@ class _Compiler:
     def _property_shape(self, shape: Node, focus: _Focus) -> None:
         self._check_parameters(shape, PROPERTY_PARAMETERS, "property shape")
         path = self._path(shape)
-        source = lambda: self._source(shape, path)  # noqa: E731 — only shapes with constraints need a message
+        self.predicates.add(path)
+        if not set(self.g.predicates(shape, None)) & (PROPERTY_PARAMETERS - {SH.path}):
+            return  # no constraint: no result, no message needed
+        source = self._source(shape, path)
         low, high = self._count(shape, SH.minCount), self._count(shape, SH.maxCount)
         if low:
-            self.constraints.append(_CountConstraint(source(), focus, low, at_most=False))
+            self.constraints.append(_CountConstraint(source, focus, low, at_most=False))
         if high is not None:
-            self.constraints.append(_CountConstraint(source(), focus, high, at_most=True))
+            self.constraints.append(_CountConstraint(source, focus, high, at_most=True))
         if self._unique_lang(shape):
-            self.constraints.append(_UniqueLangConstraint(source(), focus))
-        for value in self._has_values(shape):
-            self.constraints.append(_HasValueConstraint(source(), focus, value))
-        for test in self._value_tests(shape, frozenset({path})):
-            self.constraints.append(_ValueConstraint(source(), focus, test))
+            self.constraints.append(_UniqueLangConstraint(source, focus))
+        self.constraints += [_HasValueConstraint(source, focus, value) for value in self._has_values(shape)]
+        self.constraints += [_ValueConstraint(source, focus, test) for test in self._value_tests(shape, frozenset({path}))]
 
     def _source(self, shape: Node, path: URIRef | None, message: Node | None = None) -> _Source:
         """The report fields of a shape's results; ``message``: a SPARQL constraint's own, reported first."""

@@ -1,0 +1,233 @@
+"""The fast SHACL engine (kg/shacl_sparql.py) reports exactly what pySHACL, the reference, reports.
+
+Each case is a graph loaded with the ontology into the default graph of an Oxigraph store, as
+``validate_store`` expects. The reference, ``kg.validate.run_shacl``, runs on the graph as the
+store holds it (Oxigraph keeps numbers canonical: "6.0"^^xsd:decimal reads back as "6"), so that
+both engines see the same terms, blank-node identifiers included, and Violations compare exactly.
+pySHACL takes most of the time here, so the synthetic graphs are small.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph
+from rdflib.namespace import RDF
+
+from kg.load import new_graph, parse_turtle, to_oxigraph, to_rdflib, turtle_files
+from kg.report import Violation
+from kg.shacl_sparql import UnsupportedShape, compile_shapes, validate_store
+from kg.synth import MANIFEST, synthesize
+from kg.validate import run_shacl
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES_DIR = Path(__file__).resolve().parent / "shapes"
+FIXTURES = sorted(FIXTURES_DIR.glob("**/*.ttl"))
+SEEDS = (1, 2)
+SYNTHETIC_TRIPLES = 3000
+
+
+def _parse_folder(folder: Path) -> Graph:
+    graph = new_graph()
+    for path in turtle_files(folder):
+        parse_turtle(path, into=graph)
+    return graph
+
+
+def store_of(*graphs: Graph) -> ox.Store:
+    """The graphs in the default graph of a new store."""
+    store = ox.Store()
+    store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for g in graphs for s, p, o in g)
+    return store
+
+
+def held(store: ox.Store) -> Graph:
+    """The store's triples as rdflib terms: what the store holds, blank-node ids kept."""
+    graph = Graph()
+    for quad in store:
+        graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+    return graph
+
+
+SHAPES = _parse_folder(ROOT / "shapes")
+ONTOLOGY = held(store_of(_parse_folder(ROOT / "ontology")))
+
+
+def with_ontology(data: Graph) -> ox.Store:
+    """The data and the ontology in the default graph, as validate_store expects them."""
+    return store_of(data, ONTOLOGY)
+
+
+def reference(store: ox.Store) -> Counter[Violation]:
+    """pySHACL's Violations, on the store's graph with the ontology as ont_graph (as kg.validate calls it)."""
+    return Counter(run_shacl(held(store) - ONTOLOGY, SHAPES, ONTOLOGY)[0])
+
+
+def assert_same(store: ox.Store, expected: Counter[Violation]) -> list[Violation]:
+    got = validate_store(store, SHAPES)
+    missing, extra = expected - Counter(got), Counter(got) - expected
+    assert not missing and not extra, (
+        "only pySHACL:\n" + "\n".join(map(str, missing.elements())) + "\nonly the fast engine:\n"
+        + "\n".join(map(str, extra.elements())))
+    return got
+
+
+# --------------------------------------------------------------------------- same results as pySHACL
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[str(p.relative_to(FIXTURES_DIR)) for p in FIXTURES])
+def test_fixture_gives_the_same_violations(path: Path) -> None:
+    """The fixture with the ontology, as tests/test_shapes.py validates it."""
+    store = with_ontology(parse_turtle(path))
+    got = assert_same(store, reference(store))
+    if path.name.startswith("invalid-"):
+        assert got, "an invalid fixture must give a violation"
+
+
+def test_shipped_data_gives_the_same_violations() -> None:
+    store = with_ontology(_parse_folder(ROOT / "data"))
+    assert_same(store, reference(store))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_synthetic_graph_gives_the_same_violations_and_every_planted_one(seed: int, tmp_path: Path) -> None:
+    synthesize(tmp_path, SYNTHETIC_TRIPLES, seed=seed, violations=2)
+    store = with_ontology(_parse_folder(tmp_path / "data"))
+    got = assert_same(store, reference(store))
+    manifest = json.loads((tmp_path / MANIFEST).read_text(encoding="utf-8"))
+    planted = Counter((r["focus"], r["component"]) for v in manifest["violations"] for r in v["reports"]
+                      if r["component"].startswith("sh:"))
+    assert planted, "the synthetic graph has no planted SHACL violation"
+    assert Counter((v.focus, v.component) for v in got) == planted
+
+
+# --------------------------------------------------------------------------- literals SPARQL alone would judge otherwise
+
+EDGE_CASES = r"""
+@prefix rdfs:    <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd:     <http://www.w3.org/2001/XMLSchema#> .
+@prefix ic:      <https://w3id.org/integrating-cities/def/> .
+@prefix project: <https://w3id.org/integrating-cities/id/project/> .
+@prefix source:  <https://w3id.org/integrating-cities/id/source/> .
+@prefix person:  <https://w3id.org/integrating-cities/id/person/> .
+@prefix city:    <https://w3id.org/integrating-cities/id/city/> .
+@prefix organisation: <https://w3id.org/integrating-cities/id/organisation/> .
+@prefix partnership:  <https://w3id.org/integrating-cities/id/partnership/> .
+
+project:leap-day a ic:Project ; rdfs:label "Leap day"@en ; ic:source source:helsinki-international-activities ;
+    ic:startDate "2012-02-29"^^xsd:date ; ic:endDate "2013-01-01+01:00"^^xsd:date .
+project:no-leap-day a ic:Project ; rdfs:label "No leap day"@en ; ic:source source:helsinki-international-activities ;
+    ic:startDate "2011-02-29"^^xsd:date .
+project:april-31 a ic:Project ; rdfs:label "April 31"@en ; ic:source source:helsinki-international-activities ;
+    ic:startDate "2011-04-31"^^xsd:date .
+partnership:inclusion-of-migrants-and-refugees ic:launchDate "MMXI"^^xsd:gYear .
+organisation:eurocities-migration-integration-wg ic:meetingsPerYear " 4"^^xsd:integer, "1_0"^^xsd:integer .
+person:anu-riila rdfs:comment "Contact:\nanu.riila@example.org"@en .
+city:berlin rdfs:label "Berlin"@en-GB ; rdfs:comment "Write to İ@example.org"@en, "İstanbul and Berlin"@en .
+source:second-capture a ic:SourceDocument ; rdfs:label "A second capture"@en ;
+    ic:fileName "001_d3504afde72282df.txt\n" .
+"""
+
+
+def test_literals_are_judged_as_pyshacl_judges_them() -> None:
+    """Ill-typed dates, rdflib's integers and gYears, Python's regex on newlines and dotted capitals."""
+    data = parse_turtle(FIXTURES_DIR / "valid-minimal.ttl")
+    data.parse(data=EDGE_CASES, format="turtle")
+    store = with_ontology(data)
+    got = assert_same(store, reference(store))
+    project, person, city = (f"https://w3id.org/integrating-cities/id/{kind}/" for kind in ("project", "person", "city"))
+    assert sorted((v.focus, v.component, v.value) for v in got) == [
+        (city + "berlin", "sh:NotConstraintComponent", "Write to İ@example.org"),
+        (person + "anu-riila", "sh:NotConstraintComponent", "Contact:\nanu.riila@example.org"),
+        (project + "april-31", "sh:OrConstraintComponent", "2011-04-31"),
+        (project + "no-leap-day", "sh:OrConstraintComponent", "2011-02-29"),
+    ]
+
+
+# --------------------------------------------------------------------------- features the shipped shapes do not use
+
+EXTRA_SHAPES = """
+@prefix sh:  <http://www.w3.org/ns/shacl#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex:  <http://example.org/> .
+
+ex:ThingShape a sh:NodeShape ; sh:targetClass ex:Thing ; sh:nodeKind sh:IRI ; sh:message "an IRI" ;
+    sh:property [ sh:path ex:link ; sh:nodeKind sh:BlankNodeOrIRI ; sh:class ex:Thing, ex:Other ;
+                  sh:severity sh:Warning ; sh:name "links to things" ; sh:message "a thing and an other" ] ,
+                [ sh:path ex:tag ; sh:minCount 2 ; sh:maxCount 3 ; sh:severity sh:Info ; sh:message "two or three tags" ] ,
+                [ sh:path ex:tag ; sh:languageIn ( "en" "fr-be" ) ; sh:description "tags in English" ; sh:message "en" ] ,
+                [ sh:path ex:tag ; sh:pattern "^[A-Z]" ; sh:deactivated true ; sh:message "never reported" ] ,
+                [ sh:path ex:part ; sh:message "parts with a two-tag part" ;
+                  sh:or ( [ sh:path ex:tag ; sh:minCount 2 ; sh:uniqueLang true ] [ sh:hasValue ex:whole ] ) ] .
+ex:OffShape a sh:NodeShape ; sh:targetClass ex:Thing ; sh:deactivated true ; sh:nodeKind sh:Literal ; sh:message "off" .
+ex:SubjectShape a sh:NodeShape ; sh:targetSubjectsOf ex:tag ; sh:hasValue ex:a ; sh:message "only ex:a has tags" .
+"""
+
+EXTRA_DATA = """
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix ex:   <http://example.org/> .
+ex:Special rdfs:subClassOf ex:Thing .
+ex:a a ex:Thing, ex:Other ; ex:tag "one"@en, "two"@EN ; ex:link ex:a ; ex:part ex:a, ex:whole, ex:b .
+ex:b a ex:Special ; ex:tag "un"@fr-BE, "deux"@fr-FR, "trois"@de, "vier"@de ; ex:link ex:a, ex:b, "text" ; ex:part ex:a .
+_:c a ex:Thing ; ex:link [ a ex:Thing, ex:Other ] .
+"""
+
+
+def test_severity_deactivation_node_kinds_and_nested_shapes_match_pyshacl() -> None:
+    shapes = Graph().parse(data=EXTRA_SHAPES, format="turtle")
+    data = Graph().parse(data=EXTRA_DATA, format="turtle")
+    store = store_of(data)
+    expected = Counter(run_shacl(data, shapes, Graph())[0])
+    got = Counter(validate_store(store, shapes))
+    assert got == expected
+    assert {v.severity for v in got} == {"error", "warning", "info"}
+    assert not [v for v in got if v.message in ("never reported", "off")]
+    assert any(v.focus.startswith("_:") for v in got)
+
+
+# --------------------------------------------------------------------------- what it refuses
+
+SH_PREFIXES = """
+@prefix sh:  <http://www.w3.org/ns/shacl#> .
+@prefix ex:  <http://example.org/> .
+"""
+UNSUPPORTED = {
+    "sh:targetNode": 'ex:S sh:targetNode ex:a ; sh:class ex:C ; sh:message "m" .',
+    "sh:inversePath": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path [ sh:inversePath ex:p ] ; sh:minCount 1 ; sh:message "m" ] .',
+    "sh:minLength": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:minLength 2 ; sh:message "m" ] .',
+    "sh:and": 'ex:S sh:targetClass ex:C ; sh:and ( [ sh:class ex:D ] ) ; sh:message "m" .',
+    "sh:minCount on a node shape": 'ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:minCount 1 ; sh:message "m" .',
+    "the escape \\w": 'ex:S sh:targetClass ex:C ; sh:pattern "^\\\\w+$" ; sh:message "m" .',
+    "sh:flags 'x'": 'ex:S sh:targetClass ex:C ; sh:pattern "^a" ; sh:flags "x" ; sh:message "m" .',
+    "VALUES in sh:select": ('ex:S sh:targetClass ex:C ; sh:sparql [ sh:message "m" ; '
+                            'sh:select "SELECT $this WHERE { VALUES ?x { 1 } $this ?p ?x }" ] .'),
+    "0 sh:message": 'ex:S sh:targetClass ex:C ; sh:class ex:D .',
+    "sh:hasValue with a literal": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:hasValue 1 ; sh:message "m" ] .',
+}
+
+
+@pytest.mark.parametrize("feature", sorted(UNSUPPORTED))
+def test_an_unsupported_feature_is_refused_by_name(feature: str) -> None:
+    shapes = Graph().parse(data=SH_PREFIXES + UNSUPPORTED[feature], format="turtle")
+    with pytest.raises(UnsupportedShape) as refused:
+        compile_shapes(shapes)
+    assert feature in str(refused.value)
+
+
+def test_named_graphs_are_not_validated() -> None:
+    store = with_ontology(parse_turtle(FIXTURES_DIR / "valid-minimal.ttl"))
+    unlabelled = ox.NamedNode("https://w3id.org/integrating-cities/id/membership/unlabelled")
+    membership = ox.NamedNode("https://w3id.org/integrating-cities/def/Membership")
+    store.add(ox.Quad(unlabelled, ox.NamedNode(str(RDF.type)), membership, ox.NamedNode("https://example.org/graph")))
+    assert validate_store(store, SHAPES) == []
+    store.add(ox.Quad(unlabelled, ox.NamedNode(str(RDF.type)), membership))
+    assert validate_store(store, SHAPES)
+
+
+def test_shapes_are_compiled_once_per_shapes_graph() -> None:
+    assert compile_shapes(SHAPES) is compile_shapes(SHAPES)
+    assert compile_shapes(SHAPES) is not compile_shapes(_parse_folder(ROOT / "shapes"))
