@@ -17,7 +17,7 @@ from typing import Iterator
 
 import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
@@ -64,16 +64,17 @@ def _short(iri: str) -> str:
 
 
 class Locator:
-    """Finds the file and line of the statement a problem is about."""
+    """Finds the file and line of the statement a problem is about.
+
+    Which file states what is asked of the build's store (one named graph per file); a file's text is
+    indexed only when a problem points into it, so locating a few problems in a large graph stays cheap.
+    """
 
     def __init__(self, loaded: LoadedGraphs, root: Path) -> None:
-        self.loaded = loaded
+        self.store = loaded.store
         self.root = root
-        self.indexes: dict[str, list[tuple[str, Graph, FileIndex]]] = {}
-        self.entries = [
-            (self._name(path), loaded.graphs[iri], index_file(path))
-            for iri, paths in loaded.files.items() for path in paths
-        ]
+        self.files = [(self._name(path), ox.NamedNode(iri), path) for iri, paths in loaded.files.items() for path in paths]
+        self._indexes: dict[Path, FileIndex] = {}
 
     def _name(self, path: Path) -> str:
         try:
@@ -81,48 +82,75 @@ class Locator:
         except ValueError:
             return str(path)
 
-    def locate(self, v: Violation, union: Graph) -> Violation:
-        subject, predicate = self._anchor(v, union)
+    def _index(self, path: Path) -> FileIndex:
+        if path not in self._indexes:
+            self._indexes[path] = index_file(path)
+        return self._indexes[path]
+
+    def _has(self, s: ox.NamedNode | ox.BlankNode, p: ox.NamedNode | None, o: ox.Term | None,
+             graph: ox.NamedNode | ox.DefaultGraph) -> bool:
+        return next(self.store.quads_for_pattern(s, p, o, graph), None) is not None
+
+    def locate(self, v: Violation) -> Violation:
+        subject, predicate = self._anchor(v)
         if subject is None:
             return v
         value = _term(v.value) if v.value is not None else None
         best: tuple[int, str, int] | None = None
-        for name, graph, index in self.entries:
-            if predicate is not None and value is not None and (subject, predicate, value) in graph:
+        for name, graph, path in self.files:
+            if predicate is not None and value is not None and self._has(subject, predicate, value, graph):
                 rank = 0  # the file holding the offending triple
-            elif predicate is not None and (subject, predicate, None) in graph:
+            elif predicate is not None and self._has(subject, predicate, None, graph):
                 rank = 1
-            elif (subject, RDF.type, None) in graph:
+            elif self._has(subject, _TYPE, None, graph):
                 rank = 2  # the file describing the node
-            elif (subject, None, None) in graph:
+            elif self._has(subject, None, None, graph):
                 rank = 3
             else:
                 continue
-            line = index.line_of(str(subject), str(predicate) if predicate is not None else None, v.value)
-            if line is not None and (best is None or rank < best[0]):
+            if best is not None and rank >= best[0]:
+                continue
+            line = self._index(path).line_of(subject.value, predicate.value if predicate is not None else None, v.value)
+            if line is not None:
                 best = (rank, name, line)
         if best:
             return v.located(best[1], best[2])
-        referrer = next(iter(union.subject_predicates(subject)), None)
-        if referrer is not None and not isinstance(referrer[0], BNode):
+        referrer = next(self.store.quads_for_pattern(None, None, subject, ox.DefaultGraph()), None)
+        if referrer is not None and isinstance(referrer.subject, ox.NamedNode):
             # A node no file describes (a dangling link, say) is located where it is linked to.
-            return self.locate(replace(v, focus=str(referrer[0]), path=str(referrer[1]), value=str(subject)), union) \
-                .located_as(v)
+            moved = replace(v, focus=referrer.subject.value, path=referrer.predicate.value, value=subject.value)
+            return self.locate(moved).located_as(v)
         return v
 
-    @staticmethod
-    def _anchor(v: Violation, union: Graph) -> tuple[URIRef | None, URIRef | None]:
+    def _anchor(self, v: Violation) -> tuple[ox.NamedNode | ox.BlankNode | None, ox.NamedNode | None]:
         """The (subject, predicate) the statement hangs on; a blank node is located by the triple pointing at it."""
-        predicate = URIRef(v.path) if v.path and v.path.startswith("http") else None
-        if not v.focus.startswith("_:"):
-            return URIRef(v.focus), predicate
-        node = BNode(v.focus[2:])
-        parent = next(iter(union.subject_predicates(node)), None)
-        return (parent if parent else (None, None))  # type: ignore[return-value]
+        predicate = ox.NamedNode(v.path) if v.path and v.path.startswith("http") else None
+        if v.focus.startswith("_:"):
+            parent = next(self.store.quads_for_pattern(None, None, ox.BlankNode(v.focus[2:]), ox.DefaultGraph()), None)
+            return (parent.subject, parent.predicate) if parent else (None, None)
+        try:
+            return ox.NamedNode(v.focus), predicate
+        except ValueError:
+            return None, None
+
+    def label(self, violation: Violation) -> Violation:
+        """The violation with its node's label, if it has one."""
+        if not violation.focus.startswith("http"):
+            return violation
+        label = next(self.store.quads_for_pattern(ox.NamedNode(violation.focus), _LABEL, None, ox.DefaultGraph()), None)
+        return violation if label is None else replace(violation, focus_label=label.object.value)
 
 
-def _term(value: str) -> Node:
-    return URIRef(value) if value.startswith(("http://", "https://", "urn:")) else Literal(value)
+def _term(value: str) -> ox.NamedNode | ox.Literal:
+    if value.startswith(("http://", "https://", "urn:")):
+        try:
+            return ox.NamedNode(value)
+        except ValueError:
+            pass
+    return ox.Literal(value)
+
+
+_TYPE, _LABEL = ox.NamedNode(str(RDF.type)), ox.NamedNode(str(RDFS.label))
 
 
 ENGINES = ("oxigraph", "pyshacl")
@@ -141,12 +169,8 @@ def validate(loaded: LoadedGraphs, ontology_graph: str, shapes: Graph, checks_di
         seen = {_identity(v) for v in asserted}
         closure_results = _shacl(loaded, ontology_graph, shapes, engine, inferred_graph)
         results += [replace(v, origin="inferred") for v in closure_results if _identity(v) not in seen]
-    if not results:
-        return ValidationReport([])
-    # Locating needs rdflib copies of every graph: made only when there is something to locate.
     locator = Locator(loaded, root)
-    union = loaded.union()
-    located = [_with_label(locator.locate(v, union), union) for v in results]
+    located = [locator.label(locator.locate(v)) for v in results]
     ordered = sorted(located, key=lambda v: (v.file or "~", v.line or 0, v.focus, v.path or "", v.component))
     return ValidationReport(ordered)
 
@@ -181,8 +205,3 @@ def _in_default_graph(store: ox.Store, graph: str) -> Iterator[None]:
 
 def _identity(v: Violation) -> tuple:
     return (v.focus, v.path, v.value, v.component, v.shape, v.message)
-
-
-def _with_label(violation: Violation, data: Graph) -> Violation:
-    label = data.value(URIRef(violation.focus), RDFS.label) if violation.focus.startswith("http") else None
-    return violation if label is None else replace(violation, focus_label=str(label))
