@@ -98,23 +98,40 @@ def synth_and_build(size: int, work: Path, env: dict[str, str]) -> tuple[SizeRun
     return run, snapshot
 
 
+def stages_only(size: int, work: Path, env: dict[str, str]) -> SizeRun:
+    """Generate, then parse, validate and reason in memory (benchmarks/build_stages.py): no snapshot."""
+    run = SizeRun(size)
+    folder = work / f"n{size}"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "kg.cli", "synth", str(folder), "--triples", str(size), "--seed", "1",
+                    "--force"], check=True, env=env, stdout=subprocess.DEVNULL)
+    run.synth_s = time.perf_counter() - started
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("build_stages.py")), str(folder)],
+                          env=env, capture_output=True, text=True, check=True)
+    run.build_s = time.perf_counter() - started
+    result = json.loads(done.stdout.splitlines()[-1])
+    run.stages = {name: (seconds, peak) for name, (seconds, peak) in result["stages"].items()}
+    print(f"{size}: stages {run.stages}", file=sys.stderr, flush=True)
+    return run
+
+
 # --------------------------------------------------------------------------- measuring
 
 
 def bare_store(snapshot: Path, queries: dict[str, str], repeat: int, warmup: int) -> Endpoint:
-    """Each query on the snapshot's store in this process: the engine alone."""
+    """Each query on the snapshot's store in this process, answered in SPARQL JSON by Oxigraph's own
+    serialiser: the engine alone, without HTTP, safety checks or our result writers."""
     store = ox.Store.read_only(str(snapshot / "store"))
     bare = Endpoint("bare store")
     for name, text in queries.items():
         side = bare.latency[name] = Side()
         for i in range(warmup + repeat):
             started = time.perf_counter()
-            result = store.query(text)
-            rows = [[term for term in solution] for solution in result] if isinstance(result, ox.QuerySolutions) \
-                else bool(result)
+            body = store.query(text).serialize(format=ox.QueryResultsFormat.JSON)
             if i >= warmup:
                 side.times.append(time.perf_counter() - started)
-        side.rows = len(rows) if isinstance(rows, list) else 1
+        side.rows = len(normalise(body))
     del store
     return bare
 
@@ -246,40 +263,39 @@ def render(runs: list[SizeRun], args, info: dict, libs: dict) -> str:
     for run in runs:
         stages = [f"{run.stages[s][0]:.2f}" if s in run.stages else "–" for s in STAGES]
         peak = max((mb for _, mb in run.stages.values()), default=0)
-        out.append(f"| {_size(run.triples)} | {run.quads:,} | " + " | ".join(stages) +
+        quads = f"{run.quads:,}" if run.quads else "(no snapshot)"
+        out.append(f"| {_size(run.triples)} | {quads} | " + " | ".join(stages) +
                    f" | {run.build_s:.1f} | {peak:,.0f} MB |")
     out += ["", "**Serving**: start-up until the first answer, and resident memory of the whole process group "
             "after the latency runs (Virtuoso's start-up includes loading the quads and building its union graph; "
             "rdflib-endpoint's includes parsing them):", "",
             "| triples | " + " | ".join(f"{n} start-up | {n} memory" for n in ("ours", *args.peers)) + " |",
             "|--:|" + "--:|--:|" * (1 + len(args.peers))]
-    for run in runs:
+    served = [run for run in runs if run.endpoints]
+    for run in served:
         cells = []
         for name in ("ours", *args.peers):
             e = run.endpoints.get(name)
             cells += [f"{e.startup_s:.1f} s" if e and e.startup_s else "–", f"{e.rss_mb:,.0f} MB" if e and e.rss_mb else "–"]
         out.append(f"| {_size(run.triples)} | " + " | ".join(cells) + " |")
     names = ["bare store", "ours", *args.peers]
-    for run in runs:
+    for run in served:
         out += ["", f"**Latency at {_size(run.triples)} triples**, median (p95) in ms over {args.repeat} runs "
                 f"({args.peer_repeat} for rdflib-endpoint); ratios of medians:", "",
                 "| query | rows | " + " | ".join(names) + " | ours / bare | rdflib-endpoint / ours | virtuoso / ours |",
                 "|---|--:|" + "--:|" * len(names) + "--:|--:|--:|"]
         for query, bare in run.endpoints["bare store"].latency.items():
             sides = {n: run.endpoints[n].latency.get(query) if n in run.endpoints else None for n in names}
-            ours = sides["ours"]
+            med = {n: s.median if s and not s.error else None for n, s in sides.items()}
             cells = [f"{_ms(s)} ({_ms(s, 'p95')})" for s in sides.values()]
-            def med(n: str) -> float | None:
-                s = sides.get(n)
-                return s.median if s and not s.error else None
             out.append(f"| {query} | {bare.rows} | " + " | ".join(cells) +
-                       f" | {_ratio(med('ours'), med('bare store'))} | {_ratio(med('rdflib-endpoint'), med('ours'))}"
-                       f" | {_ratio(med('virtuoso'), med('ours'))} |")
+                       f" | {_ratio(med['ours'], med['bare store'])} | {_ratio(med.get('rdflib-endpoint'), med['ours'])}"
+                       f" | {_ratio(med.get('virtuoso'), med['ours'])} |")
     out += ["", f"**Throughput** of the simple lookup (wrk, {args.duration:g} s per run after a 2 s warm-up), "
             "requests per second:", "",
             "| triples | concurrency | " + " | ".join(["ours", *args.peers]) + " | ours / rdflib-endpoint | ours / virtuoso |",
             "|--:|--:|" + "--:|" * (1 + len(args.peers)) + "--:|--:|"]
-    for run in runs:
+    for run in served:
         for c in args.concurrency:
             rps = {n: (run.endpoints[n].throughput.get(c).rps if n in run.endpoints and c in run.endpoints[n].throughput
                        else None) for n in ("ours", *args.peers)}
@@ -295,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated triple counts")
+    parser.add_argument("--stages-only", default="", help="comma-separated triple counts at which only the in-memory "
+                        "build stages run (no snapshot, no endpoints): sizes whose snapshot would not fit")
     parser.add_argument("--peers", default=",".join(PEERS), help=f"comma-separated, of: {', '.join(PEERS)}")
     parser.add_argument("--repeat", type=int, default=10, help="timed runs per query (bare store, ours, Virtuoso)")
     parser.add_argument("--peer-repeat", type=int, default=3, help="timed runs per query on rdflib-endpoint")
@@ -328,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         run, snapshot = synth_and_build(size, work, env)
         measure_size(run, snapshot, args, env, logs)
         runs.append(run)
+        if not args.work:
+            shutil.rmtree(work / f"n{size}", ignore_errors=True)
+    for size in [int(s) for s in args.stages_only.split(",") if s]:
+        runs.append(stages_only(size, work, env))
         if not args.work:
             shutil.rmtree(work / f"n{size}", ignore_errors=True)
     markdown = render(runs, args, info, libs)
