@@ -66,7 +66,7 @@ class SizeRun:
     triples: int
     synth_s: float = 0.0
     build_s: float = 0.0
-    stages: dict[str, tuple[float, float]] = field(default_factory=dict)  # stage -> (seconds, peak MB so far)
+    stages: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # stage -> (s, CPU s, peak MB so far)
     quads: int = 0
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     disagreements: list[str] = field(default_factory=list)
@@ -90,8 +90,8 @@ def synth_and_build(size: int, work: Path, env: dict[str, str]) -> tuple[SizeRun
     if done.returncode != 0:
         raise RuntimeError(f"kg build failed at {size} triples:\n{done.stderr[-3000:]}")
     for line in done.stderr.splitlines():
-        if m := re.match(r"(\w+)\s+([\d.]+) s\s+peak\s+(\d+) MB", line):
-            run.stages[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+        if m := re.match(r"(\w+)\s+([\d.]+) s\s+cpu\s+([\d.]+) s\s+peak\s+(\d+) MB", line):
+            run.stages[m.group(1)] = (float(m.group(2)), float(m.group(3)), float(m.group(4)))
     snapshot = (folder / "build" / "current").resolve()
     run.quads = json.loads((snapshot / "manifest.json").read_text())["total_triples"]
     print(f"{size}: built in {run.build_s:.1f} s ({run.quads} quads) {run.stages}", file=sys.stderr, flush=True)
@@ -111,7 +111,7 @@ def stages_only(size: int, work: Path, env: dict[str, str]) -> SizeRun:
                           env=env, capture_output=True, text=True, check=True)
     run.build_s = time.perf_counter() - started
     result = json.loads(done.stdout.splitlines()[-1])
-    run.stages = {name: (seconds, peak) for name, (seconds, peak) in result["stages"].items()}
+    run.stages = {name: tuple(figures) for name, figures in result["stages"].items()}
     print(f"{size}: stages {run.stages}", file=sys.stderr, flush=True)
     return run
 
@@ -257,12 +257,13 @@ def _size(n: int) -> str:
 
 def render(runs: list[SizeRun], args, info: dict, libs: dict) -> str:
     out = [f"Command: `{args.command_line}`", "", machine_markdown(info, libs), ""]
-    out += ["**Build** (`kg build --timings`; seconds, and the build process's peak resident memory):", "",
+    out += ["**Build** (`kg build --timings`): seconds of wall time (of CPU time) per stage, and the build process's "
+            "peak resident memory:", "",
             "| triples | quads in the snapshot | " + " | ".join(STAGES) + " | whole build (wall) | peak memory |",
             "|--:|--:|" + "--:|" * len(STAGES) + "--:|--:|"]
     for run in runs:
-        stages = [f"{run.stages[s][0]:.2f}" if s in run.stages else "–" for s in STAGES]
-        peak = max((mb for _, mb in run.stages.values()), default=0)
+        stages = [f"{run.stages[s][0]:.2f} ({run.stages[s][1]:.2f})" if s in run.stages else "–" for s in STAGES]
+        peak = max((figures[2] for figures in run.stages.values()), default=0)
         quads = f"{run.quads:,}" if run.quads else "(no snapshot)"
         out.append(f"| {_size(run.triples)} | {quads} | " + " | ".join(stages) +
                    f" | {run.build_s:.1f} | {peak:,.0f} MB |")

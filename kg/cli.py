@@ -92,8 +92,8 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_VIOLATIONS
     finally:
         if args.timings:
-            for name, seconds, peak_mb in stages.rows:
-                print(f"{name:<10} {seconds:8.2f} s  peak {peak_mb:7.0f} MB", file=sys.stderr)
+            for name, seconds, cpu_seconds, peak_mb in stages.rows:
+                print(f"{name:<10} {seconds:8.2f} s  cpu {cpu_seconds:8.2f} s  peak {peak_mb:7.0f} MB", file=sys.stderr)
     print(f"built {snapshot.path} ({snapshot.manifest['total_triples']} triples in {len(snapshot.manifest['graphs'])} graphs)")
     return EXIT_OK
 
