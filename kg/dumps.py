@@ -80,7 +80,7 @@ def write_dumps(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> d
     """Write every dump into ``staging/dumps/``; return the manifest's ``"dumps"`` entry.
 
     The triple dumps hold the union of all graphs, each triple once (``dataset``'s default graph, and
-    the snapshot's sorted ``union.nt``, which is also the store's default graph); the quad dumps hold
+    the snapshot's ``union.nt``, which is also the store's default graph); the quad dumps hold
     the published named graphs (``dataset.nq``; the hidden unions the store keeps for queries are left
     out). Every byte is written by Oxigraph's serialisers or copied from those files: no triple passes
     through Python, and the store being loaded is not read.

@@ -8,6 +8,7 @@ keeps being served.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 import pyoxigraph as ox
 
 DATASET_FILE = "dataset.nq"
-#: The union of all graphs as sorted N-Triples, for the build steps (dumps); removed once they have run.
+#: The union of all graphs as N-Triples, for the build steps (dumps); removed once they have run.
 UNION_FILE = "union.nt"
 MANIFEST_FILE = "manifest.json"
 STORE_DIR = "store"
@@ -69,18 +70,13 @@ def input_hash(files: Mapping[str, Path]) -> str:
 
 
 def nquads(dataset: ox.Store, graph_iri: str) -> bytes:
-    """The triples of one named graph of ``dataset`` as N-Quads, lines sorted for stable output."""
-    suffix = f" <{graph_iri}> .\n".encode()
-    return b"".join(line[:-2] + suffix for line in _sorted_lines(dataset, ox.NamedNode(graph_iri)))
+    """The triples of one named graph of ``dataset`` as N-Quads, in the store's order.
 
-
-def _sorted_lines(dataset: ox.Store, *graphs: ox.NamedNode | ox.DefaultGraph) -> list[bytes]:
-    """The N-Triples lines of the given graphs, sorted; each ends with " ." and no newline."""
-    lines = []
-    for graph in graphs:
-        lines += (dataset.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b"").splitlines()
-    lines.sort()
-    return lines
+    Each N-Triples statement ends with " ." and a newline, which occurs nowhere else (a newline in a
+    literal is escaped): so the graph name is put in by one replacement, not line by line in Python.
+    """
+    body = dataset.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph_iri)) or b""
+    return body.replace(b" .\n", f" <{graph_iri}> .\n".encode())
 
 
 def graph_names(dataset: ox.Store) -> list[str]:
@@ -144,54 +140,64 @@ def _triples_per_graph(dataset: ox.Store) -> dict[str, int]:
     return {row["g"].value: int(row["n"].value) for row in rows}
 
 
-#: Hidden graph holding the union of the asserted graphs, each triple once (see :func:`_write_store`).
-ASSERTED_UNION = ox.NamedNode("urn:x-kg:asserted-union")
-
-
-def _store_input(dataset: ox.Store, staging: Path, inferred_graph: str) -> Path:
-    """Write union.nt, and the one N-Quads document the store is loaded from; return the latter's path.
+def _store_input(dataset: ox.Store, staging: Path, inferred_graph: str) -> list[Path]:
+    """Write union.nt; return the files the store is loaded from, read as one N-Quads document.
 
     Oxigraph's union default graph keeps a triple once per graph it is in, so a fact stated by two
     sources would be counted twice. SPARQL's default graph is an RDF merge, a set: so the store's real
-    default graph is filled with the distinct triples of all graphs, and a hidden graph with those of
-    the asserted graphs. All of it is loaded in one pass from one document serialised by the engine:
-    each load renames blank nodes, so the unions cannot be loaded separately, and an update inside the
-    on-disk store is ten times slower. Reading a store back is slow too, which is why union.nt is
-    written here, for the dumps, from the in-memory dataset.
+    default graph is filled with the distinct triples of all graphs. It is loaded in one pass with the
+    named graphs, from one document serialised by the engine: each load renames blank nodes, so the
+    union cannot be loaded separately, and an update inside the on-disk store is ten times slower.
+    Reading a store back is slow too, which is why union.nt is written here, for the dumps, from the
+    in-memory dataset.
     """
-    asserted = _sorted_lines(dataset, ox.DefaultGraph())
     dataset.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{inferred_graph}> {{ ?s ?p ?o }} }}")
-    with open(staging / UNION_FILE, "wb") as out:
-        out.writelines(line + b"\n" for line in _sorted_lines(dataset, ox.DefaultGraph()))
-    staged = staging / "store-input.nq"
-    with open(staged, "wb") as out:
-        for part in (DATASET_FILE, UNION_FILE):
-            with open(staging / part, "rb") as source:
-                shutil.copyfileobj(source, out, 1 << 20)
-        suffix = f" <{ASSERTED_UNION.value}> .\n".encode()
-        out.writelines(line[:-2] + suffix for line in asserted)
-    return staged
+    dataset.dump(str(staging / UNION_FILE), ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+    return [staging / DATASET_FILE, staging / UNION_FILE]  # N-Triples lines are N-Quads in the default graph
+
+
+class _Concatenated(io.RawIOBase):
+    """Several files read as one stream, without writing them out again."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        super().__init__()
+        self._files = [open(path, "rb") for path in paths]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._files:
+            read = self._files[0].readinto(buffer)
+            if read:
+                return read
+            self._files.pop(0).close()
+        return 0
+
+    def close(self) -> None:
+        for file in self._files:
+            file.close()
+        super().close()
 
 
 class _StoreLoad(threading.Thread):
     """Bulk-loads the store in the background (Oxigraph releases the GIL) while the build steps run."""
 
-    def __init__(self, source: Path, target: Path) -> None:
+    def __init__(self, sources: list[Path], target: Path) -> None:
         super().__init__(name="store-load")
-        self.source, self.target = source, target
+        self.sources, self.target = sources, target
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
             store = ox.Store(str(self.target))
-            store.bulk_load(path=str(self.source), format=ox.RdfFormat.N_QUADS)
+            with io.BufferedReader(_Concatenated(self.sources), buffer_size=1 << 20) as stream:
+                store.bulk_load(input=stream, format=ox.RdfFormat.N_QUADS)
             store.optimize()
             store.flush()
             del store
         except BaseException as error:  # handed to join(), in the building thread
             self.error = error
-        finally:
-            self.source.unlink(missing_ok=True)
 
     def join(self, timeout: float | None = None) -> None:
         super().join(timeout)

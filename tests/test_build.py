@@ -78,3 +78,15 @@ def test_manifest_is_json_with_versions(snapshot):
     assert set(manifest["versions"]) == {"rdflib", "owlrl", "reasonable", "pyshacl", "pyoxigraph"}
     assert manifest["reasoner"] in ENGINES
     assert manifest["validation"]["conforms"] is True
+
+
+def test_a_fact_stated_by_two_sources_counts_once_in_every_scope(store):
+    from kg.store import Scope
+
+    shared = next(iter(store.query(
+        "SELECT ?s ?p ?o WHERE { GRAPH ?a { ?s ?p ?o } GRAPH ?b { ?s ?p ?o } "
+        "FILTER(STR(?a) < STR(?b) && isIRI(?s) && !isBlank(?o)) } LIMIT 1")))
+    pattern = " ".join(str(shared[v]) for v in ("s", "p", "o"))  # N-Triples syntax: no blank node
+    for scope in (Scope.ALL, Scope.ASSERTED):
+        rows = list(store.query(f"SELECT * WHERE {{ {pattern} }}", scope))
+        assert len(rows) == 1, scope
