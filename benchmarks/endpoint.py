@@ -67,6 +67,7 @@ class Server:
     env: dict[str, str]
     log: Path
     process: subprocess.Popen | None = None
+    cwd: Path = ROOT
 
     @property
     def base(self) -> str:
@@ -75,7 +76,7 @@ class Server:
     def start(self) -> None:
         with open(self.log, "wb") as log:
             # A session of its own, so that stopping it also stops the query workers it forks.
-            self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.process = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True)
 
     def wait_ready(self, timeout: float) -> None:
@@ -117,6 +118,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def ours_server(snapshot: Path, logs: Path, env: dict[str, str]) -> Server:
+    """`kg serve` on a free loopback port, serving ``snapshot`` (wherever it is) through a build folder in ``logs``."""
+    build = logs / "build"
+    build.mkdir()
+    (build / "current").symlink_to(snapshot)
+    port = free_port()
+    return Server("ours", [sys.executable, "-m", "kg.cli", "--root", str(ROOT), "serve", "--host", "127.0.0.1",
+                           "--port", str(port)], port, {**env, "KG_BUILD_DIR_NAME": str(build)}, logs / "ours.log")
+
+
+def rdflib_server(dataset: Path, logs: Path, env: dict[str, str]) -> Server:
+    """rdflib-endpoint (benchmarks/rdflib_server.py) on a free loopback port, over the N-Quads file ``dataset``."""
+    port = free_port()
+    return Server("rdflib-endpoint", [sys.executable, str(Path(__file__).with_name("rdflib_server.py")), str(dataset),
+                                      "--port", str(port)], port, env, logs / "rdflib-endpoint.log")
 
 
 # --------------------------------------------------------------------------- client
@@ -482,15 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "KG_QUERY_WORKERS": str(args.query_workers), "KG_HTTP_THREADS": str(args.http_threads),
            "PYTHONUNBUFFERED": "1"}
     # Ours must serve the very snapshot rdflib-endpoint loads: point a throwaway build folder's `current` at it.
-    build = logs / "build"
-    build.mkdir()
-    (build / "current").symlink_to(snapshot)
-    env["KG_BUILD_DIR_NAME"] = str(build)
-    ours_port, rd_port = free_port(), free_port()
-    ours_srv = Server("ours", [sys.executable, "-m", "kg.cli", "--root", str(ROOT), "serve", "--host", "127.0.0.1",
-                               "--port", str(ours_port)], ours_port, env, logs / "ours.log")
-    rd_srv = Server("rdflib-endpoint", [sys.executable, str(Path(__file__).with_name("rdflib_server.py")), str(dataset),
-                                        "--port", str(rd_port)], rd_port, env, logs / "rdflib-endpoint.log")
+    ours_srv, rd_srv = ours_server(snapshot, logs, env), rdflib_server(dataset, logs, env)
     servers = [ours_srv, rd_srv]
     try:
         for s in servers:
@@ -507,9 +517,9 @@ def main(argv: list[str] | None = None) -> int:
         setup = {"snapshot": manifest["build_id"], "graphs": len(manifest.get("graphs", {})),
                  "quads": sum(1 for line in dataset.open(encoding="utf-8") if line.strip() and not line.startswith("#")),
                  "rdflib_load": load_line.group(1) if load_line else "?"}
-        print(f"ours on :{ours_srv.port}, rdflib-endpoint on :{rd_port}", file=sys.stderr)
+        print(f"ours on :{ours_srv.port}, rdflib-endpoint on :{rd_srv.port}", file=sys.stderr)
 
-        ours, baseline = Client(ours_srv.port), Client(rd_port)
+        ours, baseline = Client(ours_srv.port), Client(rd_srv.port)
         print(f"latency: {len(queries)} queries x {args.repeat} (+{args.warmup} warm-up) per endpoint", file=sys.stderr)
         latency = measure_latency(queries, ours, baseline, args.repeat, args.warmup, args.timeout)
         ours.close()
@@ -517,14 +527,14 @@ def main(argv: list[str] | None = None) -> int:
 
         loads: dict[int, tuple[Load, Load]] = {}
         if args.duration > 0 and concurrencies:
-            for client, name in ((Client(ours_srv.port), "ours"), (Client(rd_port), "rdflib-endpoint")):
+            for client, name in ((Client(ours_srv.port), "ours"), (Client(rd_srv.port), "rdflib-endpoint")):
                 status, body, _ = client.get(LOOKUP, timeout=30)
                 client.close()
                 if status != 200 or len(normalise(body)) != 1:
                     raise RuntimeError(f"the throughput lookup does not give one row on {name}: {status} {body[:200]!r}")
             for c in concurrencies:
                 pair = []
-                for port in (ours_srv.port, rd_port):
+                for port in (ours_srv.port, rd_srv.port):
                     time.sleep(1)
                     print(f"throughput: concurrency {c} on :{port} for {args.duration:g}s", file=sys.stderr, flush=True)
                     for seconds in (args.load_warmup, args.duration):  # an untimed warm-up run first
