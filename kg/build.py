@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import resource
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from kg.dumps import write_dumps
 from kg.load import LoadedGraphs, load_shapes, load_sources, turtle_files
 from kg.reason import infer_into
 from kg.report import ValidationReport
-from kg.snapshot import Snapshot, input_hash, library_versions, write_snapshot
+from kg.snapshot import Background, Snapshot, SnapshotWriter, input_hash, library_versions
 from kg.validate import validate
 from kg.void import write_void
 
@@ -115,18 +114,23 @@ def build(settings: Settings, stages: Stages | None = None) -> tuple[Snapshot, V
     stages = stages or Stages()
     with stages.stage("parse"):
         pipeline = Pipeline.load(settings)
-    # Reasoning writes only the inferred graph, which validation does not read, and Oxigraph releases the
-    # GIL: the two run at once, on both cores. A validation failure is reported before a clash.
-    reasoning = _InThread(lambda: _staged(stages, "reason", pipeline.reason))
-    reasoning.start()
+    # From here three things run at once, Oxigraph releasing the GIL: the snapshot's store starts loading
+    # the asserted graphs; reasoning writes the inferred graph, which validation does not read; and
+    # validation. A validation failure is reported before a clash, and either drops the snapshot.
+    writer = SnapshotWriter(settings.build_dir, pipeline.loaded.store, inputs_hash(settings), settings.inferred_graph)
     try:
-        report = _staged(stages, "validate", pipeline.validate)
-    finally:
-        reasoning.join()
-    if not report.conforms:
-        raise BuildFailed(report)
-    reasoning.result()
-    stages.rows.sort(key=lambda row: _STAGE_ORDER.index(row[0]))
+        reasoning = Background(lambda: _staged(stages, "reason", pipeline.reason))
+        reasoning.start()
+        try:
+            report = _staged(stages, "validate", pipeline.validate)
+        finally:
+            reasoning.join()
+        if not report.conforms:
+            raise BuildFailed(report)
+        reasoning.result()
+    except BaseException:
+        writer.abort()
+        raise
     files = pipeline.loaded.files
     manifest = {
         "base_iri": settings.base_iri,
@@ -141,8 +145,8 @@ def build(settings: Settings, stages: Stages | None = None) -> tuple[Snapshot, V
     }
     # The downloads, then the VoID description of the store and the downloads: written inside the snapshot.
     with stages.stage("snapshot"):
-        snapshot = write_snapshot(settings.build_dir, pipeline.loaded.store, manifest, keep=settings.keep_snapshots,
-                                  artefacts=(write_dumps, write_void))
+        snapshot = writer.finish(manifest, keep=settings.keep_snapshots, artefacts=(write_dumps, write_void))
+    stages.rows.sort(key=lambda row: _STAGE_ORDER.index(row[0]))
     return snapshot, report
 
 
@@ -153,25 +157,6 @@ T = TypeVar("T")
 def _staged(stages: Stages, name: str, work: Callable[[], T]) -> T:
     with stages.stage(name, alongside=True):
         return work()
-
-
-class _InThread(threading.Thread):
-    """Runs ``work`` in a thread; :meth:`result` re-raises what it raised in the caller's thread."""
-
-    def __init__(self, work: Callable[[], object]) -> None:
-        super().__init__(name="build-stage")
-        self.work = work
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.work()
-        except BaseException as error:
-            self.error = error
-
-    def result(self) -> None:
-        if self.error is not None:
-            raise self.error
 
 
 def _relative(path: Path, settings: Settings) -> str:

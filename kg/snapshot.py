@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import queue
 import json
 import os
 import shutil
@@ -87,52 +88,98 @@ def graph_names(dataset: ox.Store) -> list[str]:
 def write_snapshot(build_dir: Path, dataset: ox.Store, manifest: dict[str, Any], keep: int,
                    artefacts: Sequence[Artefact] = ()) -> Snapshot:
     """Write the named graphs of ``dataset`` + manifest (+ ``artefacts``) into a new folder, then point
-    ``current`` at it atomically.
+    ``current`` at it atomically (see :class:`SnapshotWriter`, which the build uses to start earlier)."""
+    writer = SnapshotWriter(build_dir, dataset, manifest["input_hash"], manifest["inferred_graph"])
+    return writer.finish(manifest, keep, artefacts)
+
+
+class SnapshotWriter:
+    """A snapshot being written into a staging folder, published by :meth:`finish` or dropped by :meth:`abort`.
 
     ``dataset``'s default graph must hold the union of its graphs other than the inferred one, each
     triple once (as :class:`kg.load.LoadedGraphs` keeps it), and the inferred graph no triple of that
-    union (as :func:`kg.reason.infer_into` writes it). The inferred triples are then added to its
-    default graph, which becomes the union of all graphs.
+    union (as :func:`kg.reason.infer_into` writes it). Neither the asserted graphs nor the default graph
+    may change once the writer exists: it starts at once, in background threads, to write them out and
+    bulk-load them into the snapshot's store, while the build validates and reasons (Oxigraph releases
+    the GIL, so this uses the second core). :meth:`finish` then adds the inferred graph, both as a named
+    graph and to the store's default graph, and to ``dataset``'s default graph, which becomes the union
+    of all graphs for the build steps.
+
+    The store is loaded from one N-Quads stream: each load renames blank nodes, so the named graphs and
+    the default graph (the set-merge of all graphs, see :func:`_write_store`'s reasons in the README)
+    cannot be loaded separately, and an update inside the on-disk store is ten times slower.
     """
-    build_dir.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(timezone.utc)
-    build_id = now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + manifest["input_hash"][:12]
-    staging = build_dir / f".{build_id}.tmp"
-    final = build_dir / build_id
-    staging.mkdir()
-    try:
-        names = graph_names(dataset)
-        with open(staging / DATASET_FILE, "wb") as out:
-            for iri in names:
-                out.write(nquads(dataset, iri))
-        counts = _triples_per_graph(dataset)
-        manifest = {
-            **manifest,
-            "build_id": build_id,
-            "built_at": now.isoformat(timespec="seconds"),
-            "versions": library_versions(),
-            "graphs": {iri: {**manifest.get("graphs", {}).get(iri, {}), "triples": counts.get(iri, 0)} for iri in names},
-            "total_triples": sum(counts.get(iri, 0) for iri in names),
-        }
-        loading = _StoreLoad(_store_input(dataset, staging, manifest["inferred_graph"]), staging / STORE_DIR)
-        loading.start()
+
+    def __init__(self, build_dir: Path, dataset: ox.Store, input_digest: str, inferred_graph: str) -> None:
+        build_dir.mkdir(parents=True, exist_ok=True)
+        self.build_dir, self.dataset, self.inferred_graph = build_dir, dataset, inferred_graph
+        self.now = datetime.now(timezone.utc)
+        self.build_id = self.now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + input_digest[:12]
+        self.staging = build_dir / f".{self.build_id}.tmp"
+        self.staging.mkdir()
+        self._stream = _QueuedStream()
+        self._loader = _StoreLoad(self._stream, self.staging / STORE_DIR)
+        self._asserted = Background(self._write_asserted)
+        self._loader.start()
+        self._asserted.start()
+
+    def _append(self, name: str, data: bytes) -> None:
+        with open(self.staging / name, "ab") as out:
+            out.write(data)
+        self._stream.put(data)
+
+    def _write_asserted(self) -> None:
+        for iri in graph_names(self.dataset):
+            if iri != self.inferred_graph:
+                self._append(DATASET_FILE, nquads(self.dataset, iri))
+        self._append(UNION_FILE, self.dataset.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()) or b"")
+
+    def finish(self, manifest: dict[str, Any], keep: int, artefacts: Sequence[Artefact] = ()) -> Snapshot:
+        """Add the inferred graph, run the build steps, publish, and point ``current`` at the snapshot."""
+        final = self.build_dir / self.build_id
         try:
+            self._asserted.result()
+            inferred = ox.NamedNode(self.inferred_graph)
+            if self.dataset.contains_named_graph(inferred):
+                self._append(DATASET_FILE, nquads(self.dataset, self.inferred_graph))
+                self._append(UNION_FILE, self.dataset.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=inferred) or b"")
+            else:
+                self.dataset.add_graph(inferred)
+            self._stream.close_input()
+            self.dataset.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{self.inferred_graph}> {{ ?s ?p ?o }} }}")
+            names = graph_names(self.dataset)
+            counts = _triples_per_graph(self.dataset)
+            manifest = {
+                **manifest,
+                "build_id": self.build_id,
+                "built_at": self.now.isoformat(timespec="seconds"),
+                "versions": library_versions(),
+                "graphs": {iri: {**manifest.get("graphs", {}).get(iri, {}), "triples": counts.get(iri, 0)}
+                           for iri in names},
+                "total_triples": sum(counts.get(iri, 0) for iri in names),
+            }
             for artefact in artefacts:
-                manifest = {**manifest, **artefact(staging, manifest, dataset)}
-        finally:
-            loading.join()
-        (staging / UNION_FILE).unlink()
-        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        staging.rename(final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    link = build_dir / "current"
-    tmp_link = build_dir / f".current-{build_id}"
-    os.symlink(build_id, tmp_link)
-    os.replace(tmp_link, link)
-    _prune(build_dir, keep=keep, protect=final)
-    return Snapshot.open(link)
+                manifest = {**manifest, **artefact(self.staging, manifest, self.dataset)}
+            self._loader.result()
+            (self.staging / UNION_FILE).unlink()
+            (self.staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            self.staging.rename(final)
+        except BaseException:
+            self.abort()
+            raise
+        link = self.build_dir / "current"
+        tmp_link = self.build_dir / f".current-{self.build_id}"
+        os.symlink(self.build_id, tmp_link)
+        os.replace(tmp_link, link)
+        _prune(self.build_dir, keep=keep, protect=final)
+        return Snapshot.open(link)
+
+    def abort(self) -> None:
+        """Stop loading and remove the staging folder; ``current`` is untouched."""
+        self._stream.fail()
+        for worker in (self._asserted, self._loader):
+            worker.join()
+        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def _triples_per_graph(dataset: ox.Store) -> dict[str, int]:
@@ -140,69 +187,77 @@ def _triples_per_graph(dataset: ox.Store) -> dict[str, int]:
     return {row["g"].value: int(row["n"].value) for row in rows}
 
 
-def _store_input(dataset: ox.Store, staging: Path, inferred_graph: str) -> list[Path]:
-    """Write union.nt; return the files the store is loaded from, read as one N-Quads document.
+class Background(threading.Thread):
+    """Runs ``work`` in a thread; :meth:`result` waits and re-raises what it raised, in the caller's thread."""
 
-    Oxigraph's union default graph keeps a triple once per graph it is in, so a fact stated by two
-    sources would be counted twice. SPARQL's default graph is an RDF merge, a set: so the store's real
-    default graph is filled with the distinct triples of all graphs. It is loaded in one pass with the
-    named graphs, from one document serialised by the engine: each load renames blank nodes, so the
-    union cannot be loaded separately, and an update inside the on-disk store is ten times slower.
-    Reading a store back is slow too, which is why union.nt is written here, for the dumps, from the
-    in-memory dataset.
-    """
-    dataset.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{inferred_graph}> {{ ?s ?p ?o }} }}")
-    dataset.dump(str(staging / UNION_FILE), ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
-    return [staging / DATASET_FILE, staging / UNION_FILE]  # N-Triples lines are N-Quads in the default graph
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__(name=getattr(work, "__name__", "worker"), daemon=True)
+        self.work = work
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.work()
+        except BaseException as error:
+            self.error = error
+
+    def result(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
 
 
-class _Concatenated(io.RawIOBase):
-    """Several files read as one stream, without writing them out again."""
+class _QueuedStream(io.RawIOBase):
+    """A byte stream fed chunk by chunk from other threads: what the store's bulk loader reads."""
 
-    def __init__(self, paths: list[Path]) -> None:
+    _END, _FAILED = object(), object()
+
+    def __init__(self) -> None:
         super().__init__()
-        self._files = [open(path, "rb") for path in paths]
+        self._chunks: queue.Queue = queue.Queue()
+        self._current = memoryview(b"")
+
+    def put(self, data: bytes) -> None:
+        if data:
+            self._chunks.put(data)
+
+    def close_input(self) -> None:
+        self._chunks.put(self._END)
+
+    def fail(self) -> None:
+        self._chunks.put(self._FAILED)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while self._files:
-            read = self._files[0].readinto(buffer)
-            if read:
-                return read
-            self._files.pop(0).close()
-        return 0
+        while not self._current:
+            chunk = self._chunks.get()
+            if chunk is self._END:
+                self._chunks.put(chunk)  # every later read sees the end too
+                return 0
+            if chunk is self._FAILED:
+                self._chunks.put(chunk)
+                raise OSError("the build was abandoned")
+            self._current = memoryview(chunk)
+        size = min(len(buffer), len(self._current))
+        buffer[:size] = self._current[:size]
+        self._current = self._current[size:]
+        return size
 
-    def close(self) -> None:
-        for file in self._files:
-            file.close()
-        super().close()
 
+class _StoreLoad(Background):
+    """Bulk-loads the store from the stream in the background (Oxigraph releases the GIL)."""
 
-class _StoreLoad(threading.Thread):
-    """Bulk-loads the store in the background (Oxigraph releases the GIL) while the build steps run."""
-
-    def __init__(self, sources: list[Path], target: Path) -> None:
-        super().__init__(name="store-load")
-        self.sources, self.target = sources, target
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            store = ox.Store(str(self.target))
-            with io.BufferedReader(_Concatenated(self.sources), buffer_size=1 << 20) as stream:
-                store.bulk_load(input=stream, format=ox.RdfFormat.N_QUADS)
+    def __init__(self, stream: _QueuedStream, target: Path) -> None:
+        def load() -> None:
+            store = ox.Store(str(target))
+            with io.BufferedReader(stream, buffer_size=1 << 20) as reader:
+                store.bulk_load(input=reader, format=ox.RdfFormat.N_QUADS)
             store.optimize()
             store.flush()
-            del store
-        except BaseException as error:  # handed to join(), in the building thread
-            self.error = error
 
-    def join(self, timeout: float | None = None) -> None:
-        super().join(timeout)
-        if self.error is not None:
-            raise self.error
+        super().__init__(load)
 
 
 def library_versions() -> dict[str, str]:
