@@ -125,20 +125,52 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Serve the current snapshot (built first if there is none) with waitress, a production WSGI server."""
-    import logging
+    """Serve the current snapshot (built first if there is none) with granian, KG_HTTP_WORKERS processes.
 
-    from waitress import serve
+    Each HTTP process calls ``kg.web:create_app()`` (settings from the environment, which is why the
+    command-line values are put there) and so has its own threads, query workers and store handle;
+    they share the listening socket and pool their metrics in a temporary folder.
+    """
+    import os
+    import shutil
+    import tempfile
 
-    from kg.web import create_app
+    from granian.constants import Interfaces
+    from granian.log import LOGGING_CONFIG, LogLevels
+    from granian.server import Server
+
+    from kg.web import METRICS_DIR_ENV
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = load_settings({"root": settings.root, **overrides})
-    current_store(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(settings)
-    print(f"serving {settings.current_snapshot.resolve().name} on http://{settings.host}:{settings.port}/sparql", file=sys.stderr)
-    serve(app, host=settings.host, port=settings.port, threads=settings.http_threads, ident="integrating-cities-kg")
+    if not settings.current_snapshot.exists():
+        print("no snapshot yet: building one", file=sys.stderr)
+        build(settings)
+    Snapshot.open(settings.current_snapshot)  # fail here, once, if it is unreadable
+    metrics_dir = tempfile.mkdtemp(prefix="kg-serve-metrics-")
+    os.environ.update({"KG_ROOT": str(settings.root), "KG_HOST": settings.host, "KG_PORT": str(settings.port),
+                       METRICS_DIR_ENV: metrics_dir})
+    log_config = {
+        **LOGGING_CONFIG,
+        "formatters": {**LOGGING_CONFIG["formatters"],
+                       "kg": {"()": "logging.Formatter", "fmt": "%(asctime)s %(name)s %(message)s"}},
+        "handlers": {**LOGGING_CONFIG["handlers"],
+                     "kg": {"formatter": "kg", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
+        "loggers": {**LOGGING_CONFIG["loggers"], "kg": {"handlers": ["kg"], "level": "INFO", "propagate": False}},
+    }
+    server = Server(
+        "kg.web:create_app", factory=True, interface=Interfaces.WSGI, address=settings.host, port=settings.port,
+        workers=max(1, settings.http_workers), blocking_threads=max(1, settings.http_threads),
+        backlog=1024, respawn_failed_workers=True, workers_kill_timeout=10, log_level=LogLevels.info,
+        log_dictconfig=log_config,
+    )
+    print(f"serving {settings.current_snapshot.resolve().name} on http://{settings.host}:{settings.port}/sparql "
+          f"({settings.http_workers} HTTP processes × {settings.http_threads} threads, "
+          f"{settings.query_workers} query workers each)", file=sys.stderr)
+    try:
+        server.serve()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return EXIT_OK
 
 

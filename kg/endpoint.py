@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 
 from kg.config import Settings
-from kg.executor import QueryJob, QueryOutcome, QueryPool
+from kg.executor import InlineRunner, QueryJob, QueryOutcome, QueryPool, is_bounded
 from kg.formats import BY_FORM, BY_NAME, MEDIA_ALIASES, Format
 from kg.metrics import Metrics
 from kg.snapshot import Snapshot
@@ -34,17 +34,23 @@ class Prepared:
     job: QueryJob
     format: Format
     etag: str
+    inline: bool = False  # bounded (kg.executor.is_bounded): answered in this process, not by a worker
 
 
 class Endpoint:
-    """Owns the snapshot's worker pool; one per application."""
+    """Owns the snapshot's worker pool and inline runner; one per application (so one per HTTP process)."""
 
-    def __init__(self, settings: Settings, snapshot: Snapshot) -> None:
+    def __init__(self, settings: Settings, snapshot: Snapshot, metrics: Metrics | None = None,
+                 inline: bool = True) -> None:
         self.settings = settings
         self.snapshot = snapshot
         self.published_graphs = frozenset(snapshot.manifest["graphs"])
-        self.metrics = Metrics()
+        self._everything = tuple(sorted(self.published_graphs))
+        self.metrics = metrics or Metrics()
         self.pool = QueryPool(snapshot.store_dir, settings.query_workers, settings.queue_timeout_s)
+        self.metrics.set_workers(lambda: self.pool.size)
+        #: None (inline=False): every query goes to a worker.
+        self.inline = InlineRunner(snapshot.store_dir) if inline else None
 
     def prepare(self, request: ProtocolRequest, accept_best_match) -> Prepared:
         """Check the query and choose its format; raise QueryRefused (with an HTTP status) if we will not run it.
@@ -59,8 +65,13 @@ class Endpoint:
                                    "of this dataset, listed in the service description (GET /sparql).")
         fmt = self._choose_format(plan.form or "SELECT", request.format, accept_best_match)
         default, named = self._dataset(request, plan)
+        inline = self.inline is not None and default is None and is_bounded(request.query)
+        if inline or (named is self._everything and not _may_name_graphs(request.query)):
+            # No GRAPH pattern: which named graphs the engine offers cannot change the answer, and
+            # listing ours costs it about 1.5 µs per graph per query (0.8 ms with 500 source graphs).
+            named = None
         job = QueryJob(request.query, default, named, fmt.name, self.settings.max_rows)
-        return Prepared(job, fmt, self._etag(job))
+        return Prepared(job, fmt, self._etag(job), inline)
 
     def _choose_format(self, form: str, explicit: str | None, accept_best_match) -> Format:
         offered = BY_FORM[form]
@@ -83,21 +94,31 @@ class Endpoint:
         Without either, the default graph is the store's, where the build materialised the union as a set.
         With several FROM graphs, Oxigraph unions them as a bag: a triple stated in two of them matches twice.
         """
-        everything = tuple(sorted(self.published_graphs))
         if request.default_graph_uris or request.named_graph_uris:
             return request.default_graph_uris, request.named_graph_uris
         if plan.from_graphs or plan.from_named:
             return tuple(plan.from_graphs), tuple(plan.from_named)
-        return None, everything
+        return None, self._everything
 
     def _etag(self, job: QueryJob) -> str:
-        key = repr((self.snapshot.manifest["build_id"], job)).encode("utf-8")
+        named = "*" if job.named_graphs is self._everything else job.named_graphs  # short key, same distinctions
+        key = repr((self.snapshot.manifest["build_id"], job.query, job.default_graph, named, job.format_name,
+                    job.max_rows)).encode("utf-8")
         return hashlib.sha256(key).hexdigest()[:32]
 
     def run(self, prepared: Prepared) -> QueryOutcome:
-        outcome = self.pool.run(prepared.job, self.settings.query_timeout_s)
-        self.metrics.query(outcome.seconds)
+        if prepared.inline:
+            outcome = self.inline.run(prepared.job)
+        else:
+            outcome = self.pool.run(prepared.job, self.settings.query_timeout_s)
+        self.metrics.query(outcome.seconds, prepared.inline)
         return outcome
 
     def close(self) -> None:
         self.pool.close()
+
+
+def _may_name_graphs(query: str) -> bool:
+    """False only when the text cannot hold a GRAPH pattern: no "graph" anywhere (nor a \\u escape that could spell it)."""
+    text = query.lower()
+    return "graph" in text or "\\u" in text

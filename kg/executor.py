@@ -1,34 +1,48 @@
-"""Queries run in a pool of worker processes, so that a timeout really stops the work.
+"""Where a query runs: in the HTTP process when its cost is provably bounded, else in a killable worker.
 
-Oxigraph evaluates a query in native code that a Python thread cannot interrupt. Each worker
-process opens the snapshot's store read-only; a query that outlives its time limit gets its
-worker killed and replaced, and the client a clear answer. The web process itself never runs a
-query, so one runaway query cannot stall the server.
+Oxigraph evaluates a query in native code that a Python thread cannot interrupt. So every query
+that could run long goes to a pool of worker processes, each with the snapshot's store opened
+read-only; a query that outlives its time limit gets its worker killed and replaced, and the
+client a clear answer.
+
+A few shapes of query cannot run long, whatever the data: :func:`is_bounded` recognises them (one
+triple pattern, nothing that reads more than it returns; the argument is in its docstring). Those
+are answered in the HTTP process itself (:class:`InlineRunner`), saving the hand-off to a worker
+and back, which is most of the cost of a simple lookup.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import os
 import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from kg.formats import BY_NAME, write
 from kg.namespaces import PREFIXES
 
-_CONTEXT = multiprocessing.get_context("spawn")
-
 
 @dataclass(frozen=True)
 class QueryJob:
-    """What a worker needs: the text, the dataset (graph IRIs; None = the store's default graph), the format."""
+    """What a worker needs: the text, the dataset, the format.
+
+    ``default_graph``: graph IRIs, or None for the store's default graph (the union, as a set).
+    ``named_graphs``: the graphs GRAPH patterns see, or None for a query that has no GRAPH pattern
+    (then the engine is not given a list, which it would otherwise check on every query).
+    """
 
     query: str
     default_graph: tuple[str, ...] | None
-    named_graphs: tuple[str, ...]
+    named_graphs: tuple[str, ...] | None
     format_name: str
     max_rows: int
 
@@ -57,9 +71,35 @@ class WorkerFailed(Exception):
     """A worker died or failed on a query for a reason that is ours, not the client's."""
 
 
-def _worker_main(store_path: str, conn: Connection) -> None:
+def evaluate(store, job: QueryJob):
+    """Run ``job`` on an open pyoxigraph store and write its answer: the same code in a worker and inline."""
     import pyoxigraph as ox
 
+    default = ox.DefaultGraph() if job.default_graph is None else _nodes(job.default_graph)
+    dataset = {} if job.named_graphs is None else {"named_graphs": _nodes(job.named_graphs)}
+    result = store.query(job.query, prefixes=PREFIXES, default_graph=default, **dataset)
+    return write(result, BY_NAME[job.format_name], job.max_rows, prefixes=PREFIXES)
+
+
+@lru_cache(maxsize=16)
+def _nodes(iris: tuple[str, ...]) -> list:
+    """NamedNodes of graph IRIs; the same few lists (all our graphs, mostly) come back on every query."""
+    import pyoxigraph as ox
+
+    return [ox.NamedNode(iri) for iri in iris]
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose HTTP process died (even by SIGKILL) must not live on, holding a CPU."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _worker_main(store_path: str, conn: Connection, parent: int) -> None:
+    import pyoxigraph as ox
+
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     store = ox.Store.read_only(store_path)
     conn.send(("ready",))
     while True:
@@ -69,30 +109,56 @@ def _worker_main(store_path: str, conn: Connection) -> None:
             return
         started = time.perf_counter()
         try:
-            default = ox.DefaultGraph() if job.default_graph is None else [ox.NamedNode(g) for g in job.default_graph]
-            result = store.query(job.query, prefixes=PREFIXES, default_graph=default,
-                                 named_graphs=[ox.NamedNode(g) for g in job.named_graphs])
-            written = write(result, BY_NAME[job.format_name], job.max_rows, prefixes=PREFIXES)
-            conn.send(("ok", written.body, written.rows, written.truncated, time.perf_counter() - started))
+            written = evaluate(store, job)
+            # The body goes as raw bytes after a small header: no pickling (and copying) of a large answer.
+            conn.send(("ok", written.rows, written.truncated, time.perf_counter() - started))
+            conn.send_bytes(written.body)
         except SyntaxError as error:
             conn.send(("syntax", str(error)))
         except Exception as error:  # reported to the parent, which answers 500: a bug of ours or the engine's
             conn.send(("error", f"{type(error).__name__}: {error}"))
 
 
+def worker_entry() -> None:
+    """``python -c "from kg.executor import worker_entry; worker_entry()" STORE FD PARENT_PID``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the parent stops us
+    store_path, fd, parent = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    _worker_main(store_path, Connection(fd), parent)
+
+
 class _Worker:
+    """One query worker: a fresh interpreter that imports only this module (not the server's __main__,
+    as multiprocessing's spawn would), talking over a socket pair."""
+
     def __init__(self, store_path: Path) -> None:
-        self.conn, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_worker_main, args=(str(store_path), child), daemon=True)
-        self.process.start()
-        child.close()
-        if not self.conn.poll(60) or self.conn.recv() != ("ready",):
+        ours, theirs = socket.socketpair()
+        self.conn = Connection(ours.detach())
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)}
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from kg.executor import worker_entry; worker_entry()",
+                 str(store_path), str(theirs.fileno()), str(os.getpid())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+        finally:
+            theirs.close()
+
+    def wait_ready(self) -> "_Worker":
+        try:
+            ready = self.conn.poll(60) and self.conn.recv() == ("ready",)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
             self.kill()
             raise WorkerFailed("a query worker did not start")
+        return self
 
     def kill(self) -> None:
         self.process.kill()
-        self.process.join(5)
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
         self.conn.close()
 
 
@@ -105,8 +171,16 @@ class QueryPool:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
-        for _ in range(workers):
-            self._add(_Worker(store_path))
+        self._starting = 0
+        self._closed = False
+        started = [_Worker(store_path) for _ in range(workers)]  # all start at once, then we wait for each
+        try:
+            for worker in started:
+                self._add(worker.wait_ready())
+        except WorkerFailed:
+            for worker in started:
+                worker.kill()
+            raise
 
     def _add(self, worker: _Worker) -> None:
         with self._lock:
@@ -114,10 +188,30 @@ class QueryPool:
         self._idle.put(worker)
 
     def _replace(self, worker: _Worker) -> None:
+        """Kill ``worker`` now; start its successor in the background, so the client is answered at once."""
         worker.kill()
         with self._lock:
             self._all.remove(worker)
-        self._add(_Worker(self.store_path))
+            self._starting += 1
+        threading.Thread(target=self._start_one, name="kg-query-worker-start", daemon=True).start()
+
+    def _start_one(self) -> None:
+        delay = 0.5
+        while not self._closed:
+            try:
+                worker = _Worker(self.store_path).wait_ready()
+            except (WorkerFailed, OSError):
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            with self._lock:
+                self._starting -= 1
+                closed = self._closed
+            if closed:
+                worker.kill()
+            else:
+                self._add(worker)
+            return
 
     def run(self, job: QueryJob, timeout_s: float) -> QueryOutcome:
         try:
@@ -130,19 +224,21 @@ class QueryPool:
                 self._replace(worker)
                 raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped")
             reply = worker.conn.recv()
+            body = worker.conn.recv_bytes() if reply[0] == "ok" else b""
         except (EOFError, OSError, BrokenPipeError) as error:
             self._replace(worker)
             raise WorkerFailed(f"the query worker stopped unexpectedly ({type(error).__name__})") from None
         self._idle.put(worker)
         kind = reply[0]
         if kind == "ok":
-            return QueryOutcome(body=reply[1], rows=reply[2], truncated=reply[3], seconds=reply[4])
+            return QueryOutcome(body=body, rows=reply[1], truncated=reply[2], seconds=reply[3])
         if kind == "syntax":
             raise QuerySyntaxError(reply[1])
         raise WorkerFailed(reply[1])
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             workers, self._all = self._all, []
         for worker in workers:
             worker.kill()
@@ -151,3 +247,154 @@ class QueryPool:
     def size(self) -> int:
         with self._lock:
             return len(self._all)
+
+
+# --------------------------------------------------------------------------- bounded queries, answered inline
+
+_BOUNDED_TOKEN = re.compile(
+    r"""
+    (?P<ws>(?:\s+|\#[^\n]*)+)
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<string>"(?:[^"\\\n\r]|\\[tbnrf"'\\])*"|'(?:[^'\\\n\r]|\\[tbnrf"'\\])*')
+  | (?P<var>[?$][A-Za-z0-9_]+)
+  | (?P<pname>(?:[A-Za-z](?:[\w.-]*[\w-])?)?:(?:\w(?:[\w.-]*[\w-])?)?)
+  | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+  | (?P<number>[+-]?(?:\d+\.\d*[eE][+-]?\d+|\.?\d+[eE][+-]?\d+|\d*\.\d+|\d+))
+  | (?P<word>[A-Za-z]+)
+  | (?P<punct>\^\^|[{}.*])
+    """,
+    re.VERBOSE | re.ASCII,
+)
+
+
+def is_bounded(text: str) -> bool:
+    """True when the query's cost is bounded by the row cap, whatever the data: it may run inline.
+
+    Accepted, and nothing else (keywords in any case; comments and whitespace anywhere)::
+
+        PREFIX p: <iri> ...                      (no BASE)
+        SELECT * | SELECT ?v ...                 (no DISTINCT/REDUCED, no expressions, no FROM)
+        or ASK
+        [WHERE] { }  or  [WHERE] { s p o [.] }   one triple pattern: s an IRI or variable, p an IRI,
+                                                 variable or `a`, o an IRI, variable or literal;
+                                                 no variable twice, no blank node, no path
+        [LIMIT n]                                (SELECT only; no OFFSET, ORDER BY, GROUP BY, VALUES)
+
+    Why that is bounded: Oxigraph answers one triple pattern over the default graph (the
+    protocol's dataset parameters and FROM are excluded by the caller and by this grammar) by
+    one lazy range scan of one of its indexes, the range fixed by the pattern's bound terms:
+    every step of the scan yields a solution, at O(1) cost. Nothing reads solutions it does not
+    return: no FILTER, join, DISTINCT, ORDER BY, GROUP BY or aggregate, OFFSET, property path, or
+    repeated variable (``?x ?p ?x`` would scan every triple to keep those whose subject is their
+    object). The row cap stops the writer after ``max_rows + 1`` solutions, and ASK after the
+    first. So the work is O(length of the query + max_rows) — milliseconds — on any data.
+
+    The reading is deliberately stricter than SPARQL: anything it does not recognise (blank nodes,
+    long strings, escapes other than ``\\t`` ``\\n``…, non-ASCII names, `;` and `,` lists) makes it
+    answer False, and the query goes to a killable worker like any other. The engine parses the text
+    itself, so a disagreement can only turn a query we accepted into a syntax error (400), never into
+    a different, unbounded query: ``{``, ``}`` and ``.`` outside IRIs and strings are read alike.
+    """
+    if '"""' in text or "'''" in text:
+        return False
+    tokens: list[tuple[str, str]] = []
+    covered = 0  # matches never overlap: they cover the whole text iff their lengths add up to its length
+    for m in _BOUNDED_TOKEN.finditer(text):
+        value = m.group()
+        covered += len(value)
+        if m.lastgroup != "ws":
+            tokens.append((m.lastgroup, value))
+    if covered != len(text):
+        return False
+    tokens += [("end", "")] * 4  # lookahead never runs off the end
+    i = 0
+
+    def word(index: int, *keywords: str) -> bool:
+        kind, value = tokens[index]
+        return kind == "word" and value.upper() in keywords
+
+    while word(i, "PREFIX"):
+        if tokens[i + 1][0] != "pname" or not tokens[i + 1][1].endswith(":") or tokens[i + 2][0] != "iri":
+            return False
+        i += 3
+    if word(i, "SELECT"):
+        form = "SELECT"
+        i += 1
+        if tokens[i] == ("punct", "*"):
+            i += 1
+        elif tokens[i][0] == "var":
+            while tokens[i][0] == "var":
+                i += 1
+        else:
+            return False
+    elif word(i, "ASK"):
+        form = "ASK"
+        i += 1
+    else:
+        return False
+    if word(i, "WHERE"):
+        i += 1
+    if tokens[i] != ("punct", "{"):
+        return False
+    i += 1
+    if tokens[i] != ("punct", "}"):
+        subject, predicate = tokens[i], tokens[i + 1]
+        if subject[0] not in ("iri", "pname", "var"):
+            return False
+        if predicate[0] not in ("iri", "pname", "var") and predicate != ("word", "a"):
+            return False
+        i += 2
+        obj = tokens[i]
+        if obj[0] == "string":
+            if tokens[i + 1][0] == "lang":
+                i += 1
+            elif tokens[i + 1] == ("punct", "^^"):
+                if tokens[i + 2][0] not in ("iri", "pname"):
+                    return False
+                i += 2
+        elif obj[0] not in ("iri", "pname", "var", "number") and obj not in (("word", "true"), ("word", "false")):
+            return False
+        i += 1
+        variables = [value[1:] for kind, value in (subject, predicate, obj) if kind == "var"]
+        if len(set(variables)) != len(variables):
+            return False
+        if tokens[i] == ("punct", "."):
+            i += 1
+        if tokens[i] != ("punct", "}"):
+            return False
+    i += 1
+    if form == "SELECT" and word(i, "LIMIT"):
+        if tokens[i + 1][0] != "number" or not tokens[i + 1][1].isdigit():
+            return False
+        i += 2
+    return tokens[i][0] == "end"
+
+
+class InlineRunner:
+    """Answers bounded queries (:func:`is_bounded`) in the calling process, on its own read-only store handle.
+
+    Oxigraph releases the GIL while it evaluates, so several HTTP threads can run these at once.
+    """
+
+    #: An inline query slower than this is logged: it would mean that is_bounded accepted too much.
+    SLOW_S = 1.0
+
+    def __init__(self, store_path: Path) -> None:
+        import pyoxigraph as ox
+
+        self.store = ox.Store.read_only(str(store_path))
+
+    def run(self, job: QueryJob) -> QueryOutcome:
+        started = time.perf_counter()
+        try:
+            written = evaluate(self.store, job)
+        except SyntaxError as error:
+            raise QuerySyntaxError(str(error)) from None
+        except Exception as error:  # the client gets 500, as from a worker: a bug of ours or the engine's
+            raise WorkerFailed(f"{type(error).__name__}: {error}") from None
+        seconds = time.perf_counter() - started
+        if seconds > self.SLOW_S:
+            import logging
+
+            logging.getLogger("kg.executor").warning("inline query took %.3f s: %r", seconds, job.query[:200])
+        return QueryOutcome(body=written.body, rows=written.rows, truncated=written.truncated, seconds=seconds)

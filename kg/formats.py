@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from dataclasses import dataclass
+from itertools import islice
 from typing import Iterable, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
@@ -83,11 +85,11 @@ def write(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: Fo
 
 
 def _take(items: Iterable, limit: int) -> tuple[list, bool]:
-    taken = []
-    for item in items:
-        if len(taken) == limit:
-            return taken, True
-        taken.append(item)
+    """At most ``limit`` items, and whether there were more: reads ``limit + 1`` of them, never the rest."""
+    taken = list(islice(items, limit + 1 if limit < sys.maxsize else None))
+    if len(taken) > limit:
+        del taken[limit:]
+        return taken, True
     return taken, False
 
 
@@ -107,11 +109,34 @@ def _json_term(term) -> dict:
     return out
 
 
+#: JSON string literal of a str, as json.dumps(ensure_ascii=False) writes it (the C encoder).
+_quote = json.encoder.encode_basestring
+
+
+def _json_term_text(term) -> str:
+    """``json.dumps(_json_term(term), ensure_ascii=False, separators=(",", ":"))``, without building the dict."""
+    kind = type(term)
+    if kind is ox.NamedNode:
+        return '{"type":"uri","value":' + _quote(term.value) + "}"
+    if kind is ox.Literal:
+        if term.language:
+            return '{"type":"literal","value":' + _quote(term.value) + ',"xml:lang":' + _quote(term.language) + "}"
+        datatype = term.datatype.value
+        if datatype == XSD_STRING:
+            return '{"type":"literal","value":' + _quote(term.value) + "}"
+        return '{"type":"literal","value":' + _quote(term.value) + ',"datatype":' + _quote(datatype) + "}"
+    if kind is ox.BlankNode:
+        return '{"type":"bnode","value":' + _quote(term.value) + "}"
+    return json.dumps(_json_term(term), ensure_ascii=False, separators=(",", ":"))
+
+
 def _json(names: list[str], rows: list) -> Iterator[str]:
     yield '{"head":{"vars":' + json.dumps(names) + '},"results":{"bindings":['
-    for i, row in enumerate(rows):
-        binding = {n: _json_term(row[n]) for n in names if row[n] is not None}
-        yield ("," if i else "") + json.dumps(binding, ensure_ascii=False, separators=(",", ":"))
+    keys = [(i, _quote(n) + ":") for i, n in enumerate(names)]
+    out = []
+    for row in rows:
+        out.append("{" + ",".join(key + _json_term_text(t) for i, key in keys if (t := row[i]) is not None) + "}")
+    yield ",".join(out)
     yield "]}}"
 
 

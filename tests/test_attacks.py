@@ -79,11 +79,12 @@ class Server:
 @pytest.fixture(scope="module")
 def server(shipped, snapshot):
     port = free_port()
-    env = {**os.environ, "KG_BUILD_DIR_NAME": str(shipped.build_dir), "KG_QUERY_TIMEOUT_S": "2",
+    env = {**os.environ, "KG_BUILD_DIR_NAME": str(shipped.build_dir), "KG_QUERY_TIMEOUT_S": "2", "KG_HTTP_WORKERS": "2",
            "KG_QUERY_WORKERS": "2", "KG_MAX_ROWS": "1000", "KG_PORT": str(port), "KG_ROOT": str(shipped.root)}
     process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     srv = Server(port)
+    srv.process = process
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -252,3 +253,62 @@ def test_two_hundred_concurrent_clients(server):
         statuses = list(pool.map(one, range(200)))
     assert statuses == [200] * 200
     assert_healthy(server)
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and every process below it (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            used[pid] = (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            pass
+    return used
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
+def test_a_runaway_query_holds_no_cpu_after_its_timeout(server):
+    status, _, body = server.query("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?c ?f ?i")
+    assert status == 503 and b"stopped" in body
+    pids = _tree(server.process.pid)
+    before = _cpu_seconds(pids)
+    time.sleep(1.0)
+    after = _cpu_seconds(pids)
+    busy = {pid: after[pid] - before[pid] for pid in after if pid in before and after[pid] - before[pid] > 0.5}
+    assert not busy, f"still computing after the 503: {busy}"
+    assert_healthy(server)
+
+
+def test_metrics_add_up_over_the_http_processes(server):
+    def metric(text: str, name: str) -> float:
+        return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")))
+
+    before = server.request("GET", "/metrics")[2].decode()
+    for _ in range(20):  # a new connection each time, so both processes get some
+        assert server.query("ASK { city:berlin ?p ?o }")[0] == 200
+    time.sleep(1.5)  # each process writes its counters at most once a second
+    after = server.request("GET", "/metrics")[2].decode()
+    assert metric(after, "kg_http_processes") == 2
+    assert metric(after, "kg_query_workers") == 4
+    assert metric(after, "kg_queries_inline_total") - metric(before, "kg_queries_inline_total") >= 20

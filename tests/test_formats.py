@@ -55,3 +55,28 @@ def test_row_cap_cuts_and_says_so(store):
     assert (capped.rows, capped.truncated) == (2, True)
     exact = write(store.query(QUERY), JSON, len(VALUES))
     assert (exact.rows, exact.truncated) == (len(VALUES), False)
+
+
+def _reference_json(names, rows) -> str:
+    """The JSON writer as first written: a dict per binding through json.dumps."""
+    from kg.formats import _json_term
+    import json
+
+    out = '{"head":{"vars":' + json.dumps(names) + '},"results":{"bindings":['
+    out += ",".join(json.dumps({n: _json_term(r[n]) for n in names if r[n] is not None}, ensure_ascii=False,
+                               separators=(",", ":")) for r in rows)
+    return out + "]}}"
+
+
+def test_json_writer_is_byte_identical_to_the_reference(store):
+    store.add(ox.Quad(ox.NamedNode("http://example.org/s9"), ox.NamedNode("http://example.org/p"),
+                      ox.Literal("control \x01 and \\ backslash é ✓")))
+    rows = list(store.query(QUERY))
+    assert write(store.query(QUERY), JSON, 100).body.decode() == _reference_json(["s", "o", "missing"], rows)
+
+
+def test_no_row_cap(store):
+    import sys
+
+    written = write(store.query(QUERY), JSON, sys.maxsize)
+    assert (written.rows, written.truncated) == (len(VALUES), False)

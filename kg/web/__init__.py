@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import time
 from datetime import datetime
+from pathlib import Path
 
 from flask import Flask, Response, g, request
 from flask_compress import Compress
@@ -17,10 +19,14 @@ from werkzeug.http import http_date
 from kg.config import Settings, load_settings
 from kg.endpoint import Endpoint
 from kg.formats import ALL_FORMATS
+from kg.metrics import Metrics
 from kg.snapshot import Snapshot
 from kg.store import GraphStore
 
 log = logging.getLogger("kg.access")
+
+#: Set by `kg serve` for its HTTP processes: the folder where they pool their metrics (kg/metrics.py).
+METRICS_DIR_ENV = "_KG_SERVE_METRICS_DIR"
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -47,7 +53,8 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
     app.config["COMPRESS_ALGORITHM"] = ["gzip", "deflate"]
     Compress(app)
 
-    endpoint = Endpoint(settings, snapshot)
+    shared = os.environ.get(METRICS_DIR_ENV)
+    endpoint = Endpoint(settings, snapshot, Metrics(Path(shared) if shared else None))
     atexit.register(endpoint.close)
     app.extensions["kg.settings"] = settings
     app.extensions["kg.endpoint"] = endpoint
@@ -70,13 +77,19 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
 
     @app.after_request
     def _cors_and_log(response: Response) -> Response:
-        response.headers.update(CORS_HEADERS)
-        if request.method == "OPTIONS":
-            response.headers.update(PREFLIGHT_HEADERS)
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        headers = response.headers
+        headers.update(CORS_HEADERS)
+        environ = request.environ
+        method = environ["REQUEST_METHOD"]
+        if method == "OPTIONS":
+            headers.update(PREFLIGHT_HEADERS)
         endpoint.metrics.request(request.endpoint or "unknown", response.status_code)
-        log.info('%s "%s %s" %d %.4fs query=%s', request.remote_addr, request.method, request.full_path.rstrip("?"),
-                 response.status_code, elapsed, response.headers.get("KG-Query-Time", "-"))
+        if log.isEnabledFor(logging.INFO):
+            # The path as the client sent it (no re-encoding of the query string, which can be long).
+            query = environ.get("QUERY_STRING")
+            path = environ.get("PATH_INFO", "") + ("?" + query if query else "")
+            log.info('%s "%s %s" %d %.4fs query=%s', environ.get("REMOTE_ADDR"), method, path, response.status_code,
+                     time.perf_counter() - g.get("started", 0.0), headers.get("KG-Query-Time", "-"))
         return response
 
     return app

@@ -17,5 +17,5 @@ def healthz() -> Response:
 @bp.route("/metrics")
 def metrics() -> Response:
     endpoint = current_app.extensions["kg.endpoint"]
-    body = endpoint.metrics.render(endpoint.snapshot.manifest, endpoint.pool.size)
+    body = endpoint.metrics.render(endpoint.snapshot.manifest)
     return Response(body, content_type="text/plain; version=0.0.4; charset=utf-8", headers={"Cache-Control": "no-store"})

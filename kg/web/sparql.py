@@ -4,17 +4,20 @@ https://www.w3.org/TR/sparql11-protocol/
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import parse_accept_header
 
 from kg.endpoint import Endpoint, ProtocolRequest
 from kg.executor import PoolBusy, QuerySyntaxError, QueryTimeout, WorkerFailed
 from kg.service_description import describe
 from kg.sparql import QueryRefused
 from kg.web import ui
-from kg.web.negotiation import client_has, content_type, preferred
+from kg.web.negotiation import client_has, content_type
 
 bp = Blueprint("sparql", __name__)
 
@@ -92,6 +95,19 @@ def read_protocol_request() -> ProtocolRequest | None:
     )
 
 
+@lru_cache(maxsize=512)
+def _preferred(accept: str, offered: tuple[str, ...]) -> str | None:
+    """:func:`kg.web.negotiation.preferred` for one Accept header; clients send few distinct ones, so it is cached."""
+    parsed = parse_accept_header(accept, MIMEAccept)
+    if not parsed:
+        return offered[0]
+    return parsed.best_match(offered)
+
+
+def preferred_for_request(offered: list[str]) -> str | None:
+    return _preferred(request.headers.get("Accept", ""), tuple(offered))
+
+
 def refused(error: QueryRefused) -> Response:
     endpoint().metrics.refused()
     return Response(error.message + "\n", status=error.status, mimetype="text/plain")
@@ -103,7 +119,7 @@ def sparql() -> Response:
         protocol_request = read_protocol_request()
         if protocol_request is None:
             return service_description()
-        prepared = endpoint().prepare(protocol_request, preferred)
+        prepared = endpoint().prepare(protocol_request, preferred_for_request)
     except QueryRefused as error:
         return refused(error)
     headers = {"ETag": f'"{prepared.etag}"', "Last-Modified": current_app.extensions["kg.last_modified"], "Vary": "Accept"}
