@@ -33,7 +33,7 @@ from typing import IO, Any, Callable
 import pyoxigraph as ox
 
 from kg.namespaces import PREFIXES
-from kg.snapshot import DATASET_FILE, UNION_FILE
+from kg.snapshot import DATASET_FILE, UNION_FILE, union_graphs
 
 DUMPS_DIR = "dumps"
 GZIP_MEDIA_TYPE = "application/gzip"
@@ -79,8 +79,9 @@ BY_FILE = {f.file: f for f in DUMP_FORMATS}
 def write_dumps(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> dict[str, Any]:
     """Write every dump into ``staging/dumps/``; return the manifest's ``"dumps"`` entry.
 
-    The triple dumps hold the union of all graphs, each triple once (``dataset``'s default graph, and
-    the snapshot's ``union.nt``, which is also the store's default graph); the quad dumps hold
+    The triple dumps hold the union of all graphs, each triple once (``dataset``'s
+    :func:`~kg.snapshot.union_graphs`, and the snapshot's ``union.nt``, which is also the store's default
+    graph); the quad dumps hold
     the published named graphs (``dataset.nq``; the hidden unions the store keeps for queries are left
     out). Every byte is written by Oxigraph's serialisers or copied from those files: no triple passes
     through Python, and the store being loaded is not read.
@@ -97,7 +98,8 @@ def write_dumps(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> d
             # mtime=0 and no file name in the header: the compressed bytes depend on the content only.
             out = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=GZIP_LEVEL) if fmt.gzip else raw
             with out:
-                _WRITERS[fmt.rdf_format](out, dataset, graphs, files[fmt.graphs])
+                _WRITERS[fmt.rdf_format](out, dataset, union_graphs(manifest) if not fmt.graphs else graphs,
+                                         files[fmt.graphs])
         entries[fmt.file] = {
             "media_type": fmt.media_type,
             "content_type": fmt.content_type,
@@ -130,25 +132,38 @@ def _lines(path: Path) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))
 
 
-def _copy(out: IO[bytes], _dataset: ox.Store, _graphs: list[str], source: Path) -> None:
+def _copy(out: IO[bytes], _dataset: ox.Store, _graphs: list, source: Path) -> None:
     """N-Triples and N-Quads: the staged file is already the dump."""
     with open(source, "rb") as stream:
         shutil.copyfileobj(stream, out, 1 << 20)
 
 
-def _turtle(out: IO[bytes], dataset: ox.Store, _graphs: list[str], _source: Path) -> None:
-    dataset.dump(out, ox.RdfFormat.TURTLE, from_graph=ox.DefaultGraph(), prefixes=PREFIXES)
+def _turtle(out: IO[bytes], dataset: ox.Store, union: list[ox.DefaultGraph | ox.NamedNode], _source: Path) -> None:
+    """The union graphs one after the other (they share no triple), the prefixes declared once at the top."""
+    _prefixes(out)
+    for graph in union:
+        out.write(b"\n" + _turtle_body(dataset, graph))
 
 
 def _trig(out: IO[bytes], dataset: ox.Store, graphs: list[str], _source: Path) -> None:
     """The named graphs, each written by the Turtle serialiser inside its braces (a dump of the whole
     dataset would include its default graph), with the prefixes declared once at the top."""
-    out.writelines(f"@prefix {prefix}: <{iri}> .\n".encode() for prefix, iri in PREFIXES.items())
+    _prefixes(out)
     for graph in graphs:
-        body = dataset.dump(format=ox.RdfFormat.TURTLE, from_graph=ox.NamedNode(graph), prefixes=PREFIXES) or b""
-        out.write(f"\n<{graph}> {{\n".encode())
-        out.writelines(line + b"\n" for line in body.splitlines() if not line.startswith(b"@prefix "))
-        out.write(b"}\n")
+        out.write(f"\n<{graph}> {{\n".encode() + _turtle_body(dataset, ox.NamedNode(graph)) + b"}\n")
+
+
+def _prefixes(out: IO[bytes]) -> None:
+    out.writelines(f"@prefix {prefix}: <{iri}> .\n".encode() for prefix, iri in PREFIXES.items())
+
+
+def _turtle_body(dataset: ox.Store, graph: ox.DefaultGraph | ox.NamedNode) -> bytes:
+    """One graph in Turtle with our prefixes, less the ``@prefix`` lines the serialiser puts first."""
+    body = dataset.dump(format=ox.RdfFormat.TURTLE, from_graph=graph, prefixes=PREFIXES) or b""
+    start = 0
+    while body.startswith(b"@prefix ", start):
+        start = body.index(b"\n", start) + 1
+    return body[start:]
 
 
 def _json_ld(out: IO[bytes], dataset: ox.Store, graphs: list[str], _source: Path) -> None:
@@ -161,7 +176,8 @@ def _json_ld(out: IO[bytes], dataset: ox.Store, graphs: list[str], _source: Path
     out.write(b"]\n")
 
 
-_WRITERS: dict[ox.RdfFormat, Callable[[IO[bytes], ox.Store, list[str], Path], None]] = {
+#: Each writer gets the dataset and, for a dump with graphs, the named graphs' IRIs, else the union graphs.
+_WRITERS: dict[ox.RdfFormat, Callable[[IO[bytes], ox.Store, list, Path], None]] = {
     ox.RdfFormat.TURTLE: _turtle,
     ox.RdfFormat.N_TRIPLES: _copy,
     ox.RdfFormat.N_QUADS: _copy,

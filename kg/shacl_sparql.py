@@ -551,8 +551,12 @@ class _ValueConstraint(_Constraint):
     def query(self, run: _Run) -> str:
         if self.source.path is None:
             return f"SELECT ?this WHERE {{ {self.focus.enumerate(run)} FILTER(!({self.test.passes('?this', run)})) }}"
-        return (f"SELECT DISTINCT ?this ?value WHERE {{ ?this {self.source.path.n3()} ?value . "
-                f"FILTER(!({self.test.passes('?value', run)}) && {self.focus.contains('?this', run)}) }}")
+        # The failing values first, in a subquery; only then is each one's subject tested for being a
+        # focus node. In one FILTER, Oxigraph evaluated the focus test (an EXISTS over the subject's
+        # types) on every row, even though the value test had already failed: 12x slower at 10^6.
+        return (f"SELECT DISTINCT ?this ?value WHERE {{ {{ SELECT ?this ?value WHERE {{ "
+                f"?this {self.source.path.n3()} ?value FILTER(!({self.test.passes('?value', run)})) }} }} "
+                f"FILTER({self.focus.contains('?this', run)}) }}")
 
     def violations(self, run: _Run) -> Iterator[Violation]:
         value = "this" if self.source.path is None else "value"

@@ -36,12 +36,13 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import pyoxigraph as ox
 
 from kg.dumps import GZIP_MEDIA_TYPE, dump_entries
 from kg.namespaces import PREFIXES
+from kg.snapshot import union_graphs
 
 VOID_FILE = "void.ttl"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
@@ -127,14 +128,16 @@ def namespace(iri: str) -> str:
     return iri[:cut + 1]
 
 
-def statistics(store: ox.Store, graphs: Iterable[str], base_iri: str) -> Statistics:
-    """Count over ``store``, whose default graph is the union (a set) of ``graphs``, the published named graphs."""
+def statistics(store: ox.Store, graphs: Iterable[str], base_iri: str,
+               union: Sequence[ox.DefaultGraph | ox.NamedNode]) -> Statistics:
+    """Count over ``store``, where ``graphs`` are the published named graphs and the ``union`` graphs hold,
+    between them, each of their triples once (queried as the default graph)."""
     named = [ox.NamedNode(g) for g in sorted(graphs)]
     ns = base_iri + "id/"
     ic = base_iri + "def/"
 
     def rows(query: str):
-        return store.query(query, default_graph=ox.DefaultGraph(), named_graphs=named)
+        return store.query(query, default_graph=list(union), named_graphs=named)
 
     total_row = next(iter(rows(_TOTALS)))
     entities = int(next(iter(rows(_ENTITIES.format(ns=ns))))["n"].value)
@@ -337,7 +340,7 @@ def write_void(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> di
     """Count over the build's in-memory dataset (the store being loaded holds the same graphs, and an
     in-memory store answers the counting queries faster), describe, and write ``staging/void.ttl``;
     return the manifest's ``"void"`` entry."""
-    stats = statistics(dataset, manifest["graphs"], manifest["base_iri"])
+    stats = statistics(dataset, manifest["graphs"], manifest["base_iri"], union_graphs(manifest))
     triples = describe(stats, manifest)
     path = staging / VOID_FILE
     with open(path, "wb") as out:
