@@ -4,8 +4,8 @@
 
 Starts both servers on loopback ports over the same snapshot (``build/current`` unless --snapshot):
 
-* ours: ``kg serve`` (waitress + Oxigraph query workers; KG_QUERY_WORKERS / KG_HTTP_THREADS from
-  --query-workers / --http-threads, default 2 and 16 as in kg/config.py);
+* ours: ``kg serve`` (granian + Oxigraph query workers; KG_HTTP_WORKERS / KG_HTTP_THREADS /
+  KG_QUERY_WORKERS from --http-workers / --http-threads / --query-workers, defaults as in kg/config.py);
 * rdflib-endpoint: its ``SparqlEndpoint`` app over an in-memory rdflib ``Dataset(default_union=True)``
   loaded from the snapshot's dataset.nq, run by uvicorn (benchmarks/rdflib_server.py).
 
@@ -46,6 +46,7 @@ from urllib.parse import quote, urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BENCHMARKS_MD, ROOT, machine, machine_markdown, versions, write_section  # noqa: E402
+from kg.config import Settings  # noqa: E402  (its defaults are the ones `kg serve` uses)
 
 SECTION = "endpoint-comparison"
 JSON_RESULTS = "application/sparql-results+json"
@@ -53,7 +54,7 @@ FORM = "application/x-www-form-urlencoded"
 LOOKUP = ("SELECT ?label WHERE { <https://w3id.org/integrating-cities/id/city/berlin> "
           "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-LIBRARIES = ["pyoxigraph", "rdflib", "rdflib-endpoint", "flask", "waitress", "fastapi", "uvicorn"]
+LIBRARIES = ["pyoxigraph", "rdflib", "rdflib-endpoint", "flask", "granian", "fastapi", "uvicorn"]
 
 
 # --------------------------------------------------------------------------- servers
@@ -396,7 +397,8 @@ def render(args, info, libs, setup: dict, latency: list[QueryResult], loads: dic
     out += [
         f"- Snapshot `{setup['snapshot']}`: {setup['quads']:,} quads in {setup['graphs']} named graphs; "
         f"rdflib-endpoint loaded it in {setup['rdflib_load']}",
-        f"- Ours: `kg serve` (waitress, KG_HTTP_THREADS={args.http_threads}, KG_QUERY_WORKERS={args.query_workers}, "
+        f"- Ours: `kg serve` (granian, KG_HTTP_WORKERS={args.http_workers}, KG_HTTP_THREADS={args.http_threads}, "
+        f"KG_QUERY_WORKERS={args.query_workers}, "
         f"Oxigraph store). rdflib-endpoint: `SparqlEndpoint` over rdflib's in-memory `Dataset(default_union=True)`, "
         "uvicorn, one process. Both on 127.0.0.1, default graph = union of the named graphs.",
         "",
@@ -472,8 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snapshot", type=Path, default=ROOT / "build" / "current", help="the snapshot both serve")
     parser.add_argument("--queries", type=Path, default=ROOT / "queries", help="folder of *.rq")
     parser.add_argument("--only", help="only the queries whose file name contains this")
-    parser.add_argument("--query-workers", type=int, default=2, help="KG_QUERY_WORKERS for ours")
-    parser.add_argument("--http-threads", type=int, default=16, help="KG_HTTP_THREADS for ours")
+    parser.add_argument("--http-workers", type=int, default=Settings.http_workers, help="KG_HTTP_WORKERS for ours")
+    parser.add_argument("--http-threads", type=int, default=Settings.http_threads, help="KG_HTTP_THREADS for ours")
+    parser.add_argument("--query-workers", type=int, default=Settings.query_workers, help="KG_QUERY_WORKERS for ours")
     parser.add_argument("--timeout", type=float, default=300, help="seconds before a single request is given up")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is installed")
     parser.add_argument("--json", type=Path, help="also write the raw timings here")
@@ -497,7 +500,8 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine()  # before the servers start, so the load average is the machine's, not ours
     logs = Path(tempfile.mkdtemp(prefix="kg-bench-"))
-    env = {**os.environ, "KG_QUERY_WORKERS": str(args.query_workers), "KG_HTTP_THREADS": str(args.http_threads),
+    env = {**os.environ, "KG_HTTP_WORKERS": str(args.http_workers), "KG_HTTP_THREADS": str(args.http_threads),
+           "KG_QUERY_WORKERS": str(args.query_workers),
            "PYTHONUNBUFFERED": "1"}
     # Ours must serve the very snapshot rdflib-endpoint loads: point a throwaway build folder's `current` at it.
     ours_srv, rd_srv = ours_server(snapshot, logs, env), rdflib_server(dataset, logs, env)

@@ -70,6 +70,7 @@ class SizeRun:
     quads: int = 0
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     disagreements: list[str] = field(default_factory=list)
+    failure: str = ""  # why a stages-only run did not finish (say, killed for want of memory)
 
 
 # --------------------------------------------------------------------------- build
@@ -108,8 +109,14 @@ def stages_only(size: int, work: Path, env: dict[str, str]) -> SizeRun:
     run.synth_s = time.perf_counter() - started
     started = time.perf_counter()
     done = subprocess.run([sys.executable, str(Path(__file__).with_name("build_stages.py")), str(folder)],
-                          env=env, capture_output=True, text=True, check=True)
+                          env=env, capture_output=True, text=True)
     run.build_s = time.perf_counter() - started
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        run.failure = f"exit status {done.returncode}" + (" (SIGKILL: out of memory?)" if done.returncode == -9 else
+                                                           f": {last}")
+        print(f"{size}: stages failed, {run.failure}", file=sys.stderr, flush=True)
+        return run
     result = json.loads(done.stdout.splitlines()[-1])
     run.stages = {name: tuple(figures) for name, figures in result["stages"].items()}
     print(f"{size}: stages {run.stages}", file=sys.stderr, flush=True)
@@ -270,6 +277,10 @@ def render(runs: list[SizeRun], args, info: dict, libs: dict) -> str:
         stages = [f"{run.stages[s][0]:.2f} ({run.stages[s][1]:.2f})" if s in run.stages else "–" for s in STAGES]
         peak = max((figures[2] for figures in run.stages.values()), default=0)
         quads = f"{run.quads:,}" if run.quads else "(no snapshot)"
+        if run.failure:
+            out.append(f"| {_size(run.triples)} | {quads} | did not finish after {run.build_s:.0f} s: {run.failure} |"
+                       + " |" * (len(STAGES) + 1))
+            continue
         out.append(f"| {_size(run.triples)} | {quads} | " + " | ".join(stages) +
                    f" | {run.build_s:.1f} | {peak:,.0f} MB |")
     out += ["", "**Serving**: start-up until the first answer, and resident memory of the whole process group "
@@ -376,7 +387,7 @@ def _as_json(run: SizeRun) -> dict:
                                          for q, s in e.latency.items()},
                           "throughput_rps": {c: load.rps for c, load in e.throughput.items()}}
                       for n, e in run.endpoints.items()},
-        "disagreements": run.disagreements,
+        "disagreements": run.disagreements, "failure": run.failure,
     }
 
 
