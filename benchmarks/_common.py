@@ -73,7 +73,8 @@ def write_section(name: str, body: str, path: Path = BENCHMARKS_MD) -> None:
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         _, tail = rest.split(end, 1)
-        text = head + block + tail.lstrip("\n")
+        rest_of_file = tail.lstrip("\n")
+        text = head + block + ("\n" + rest_of_file if rest_of_file else "")  # a blank line before the next heading
     else:
         text = text.rstrip("\n") + "\n\n" + block
     path.write_text(text, encoding="utf-8")
