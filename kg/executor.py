@@ -36,8 +36,7 @@ class QueryJob:
     """What a worker needs: the text, the dataset, the format.
 
     ``default_graph``: graph IRIs, or None for the store's default graph (the union, as a set).
-    ``named_graphs``: the graphs GRAPH patterns see, or None for a query that has no GRAPH pattern
-    (then the engine is not given a list, which it would otherwise check on every query).
+    ``named_graphs``: the graphs GRAPH patterns see, or None for the store's named graphs (all of ours).
     """
 
     query: str
@@ -83,7 +82,7 @@ def evaluate(store, job: QueryJob):
 
 @lru_cache(maxsize=16)
 def _nodes(iris: tuple[str, ...]) -> list:
-    """NamedNodes of graph IRIs; the same few lists (all our graphs, mostly) come back on every query."""
+    """NamedNodes of graph IRIs; clients that name graphs tend to name the same few again."""
     import pyoxigraph as ox
 
     return [ox.NamedNode(iri) for iri in iris]

@@ -188,6 +188,12 @@ def test_named_graph_uri_limits_graph_patterns(client):
     assert solutions(response) == {(f"<{G}inferred>",), (f"<{G}sources>",)}
 
 
+def test_without_dataset_parameters_graph_patterns_see_every_published_graph(client, snapshot):
+    query = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    assert solutions(client.get("/sparql", query_string={"query": query})) == {
+        (f"<{g}>",) for g in snapshot.manifest["graphs"]}
+
+
 def test_from_selects_our_graphs_and_unknown_graphs_are_400(client):
     ok = client.get("/sparql", query_string={"query": f"ASK FROM <{G}ontology> {{ ic:City ?p ?o }}"})
     assert json.loads(ok.data)["boolean"] is True
