@@ -310,8 +310,7 @@ def render(runs: list[SizeRun], args, info: dict, libs: dict) -> str:
     for run in served:
         out += ["", f"**Latency at {_size(run.triples)} triples**, median (p95) in ms over {args.repeat} runs "
                 f"({args.peer_repeat} for rdflib-endpoint); ratios of medians:", "",
-                "| query | rows | " + " | ".join(names) + " | ours / bare | " +
-                " | ".join(f"{peer} / ours" for peer in args.peers) + " |",
+                "| query | rows | " + " | ".join([*names, "ours / bare", *(f"{peer} / ours" for peer in args.peers)]) + " |",
                 "|---|--:|" + "--:|" * len(names) + "--:|" * (1 + len(args.peers))]
         for query, bare in run.endpoints["bare store"].latency.items():
             sides = {n: run.endpoints[n].latency.get(query) if n in run.endpoints else None for n in names}
@@ -321,8 +320,7 @@ def render(runs: list[SizeRun], args, info: dict, libs: dict) -> str:
             out.append(f"| {query} | {bare.rows} | " + " | ".join(cells + ratios) + " |")
     out += ["", f"**Throughput** of the simple lookup (wrk, {args.duration:g} s per run after a 2 s warm-up), "
             "requests per second:", "",
-            "| triples | concurrency | " + " | ".join(["ours", *args.peers]) + " | " +
-            " | ".join(f"ours / {peer}" for peer in args.peers) + " |",
+            "| triples | concurrency | " + " | ".join(["ours", *args.peers, *(f"ours / {peer}" for peer in args.peers)]) + " |",
             "|--:|--:|" + "--:|" * (1 + 2 * len(args.peers))]
     for run in served:
         for c in args.concurrency:
