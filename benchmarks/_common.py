@@ -55,6 +55,11 @@ def versions(distributions: list[str]) -> dict[str, str]:
     return found
 
 
+def ratio(a: float | None, b: float | None) -> str:
+    """``a / b`` as "2.3×", or "–" when either is missing."""
+    return f"{a / b:.1f}×" if a and b else "–"
+
+
 def machine_markdown(info: dict[str, str], libs: dict[str, str]) -> str:
     lines = [
         f"- Date: {info['date']}",

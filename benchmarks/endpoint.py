@@ -308,6 +308,17 @@ class Load:
     note: str = ""
 
 
+def wrk_series(name: str, base: str, path: str, concurrencies: list[int], duration: float) -> dict[int, Load]:
+    """One wrk run per concurrency, each after a second's rest and 2 s of untimed load."""
+    loads = {}
+    for c in concurrencies:
+        time.sleep(1)
+        wrk_load(base, path, c, 2)  # warm-up, not recorded
+        loads[c] = load = wrk_load(base, path, c, duration)
+        print(f"  {name} c={c}: {load.rps:,.0f} req/s ({load.errors} errors)", file=sys.stderr, flush=True)
+    return loads
+
+
 def wrk_load(base: str, path: str, concurrency: int, duration: float) -> Load:
     threads = min(concurrency, 2)
     cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(duration))}s", "--latency",

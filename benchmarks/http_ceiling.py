@@ -22,19 +22,17 @@ import shlex
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, machine_markdown, versions, write_section  # noqa: E402
-from endpoint import LOOKUP, Load, Server, free_port, ours_server, rdflib_server, wrk_load  # noqa: E402
+from _common import ROOT, machine, machine_markdown, ratio, versions, write_section  # noqa: E402
+from endpoint import LOOKUP, Load, Server, free_port, ours_server, rdflib_server, wrk_series  # noqa: E402
 
 from kg.config import Settings  # noqa: E402  (its defaults are the ones `kg serve` uses)
 
 SECTION = "http-ceiling"
 LIBRARIES = ["granian", "flask", "rdflib-endpoint", "uvicorn"]
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def granian_server(name: str, target: str, logs: Path) -> Server:
@@ -48,24 +46,12 @@ def granian_server(name: str, target: str, logs: Path) -> Server:
 
 
 def measure(server: Server, concurrencies: list[int], duration: float) -> dict[int, Load]:
-    target = f"/sparql?query={quote(LOOKUP)}"
     server.start()
     try:
         server.wait_ready(timeout=300)
-        loads = {}
-        for c in concurrencies:
-            time.sleep(1)
-            wrk_load(server.base, target, c, 2)  # warm-up, not recorded
-            loads[c] = wrk_load(server.base, target, c, duration)
-            print(f"  {server.name} c={c}: {loads[c].rps:,.0f} req/s ({loads[c].errors} errors)", file=sys.stderr,
-                  flush=True)
-        return loads
+        return wrk_series(server.name, server.base, f"/sparql?query={quote(LOOKUP)}", concurrencies, duration)
     finally:
         server.stop()
-
-
-def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.1f}×" if a and b else "–"
 
 
 def render(args, info: dict, libs: dict, results: dict[str, dict[int, Load]]) -> str:
@@ -79,7 +65,7 @@ def render(args, info: dict, libs: dict, results: dict[str, dict[int, Load]]) ->
     for c in args.concurrency:
         rps = {n: results[n][c].rps for n in names}
         out.append(f"| {c} | " + " | ".join(f"{rps[n]:,.0f}" for n in names) +
-                   f" | {_ratio(rps['empty Flask'], rps['rdflib-endpoint'])} | {_ratio(rps['ours'], rps['rdflib-endpoint'])} |")
+                   f" | {ratio(rps['empty Flask'], rps['rdflib-endpoint'])} | {ratio(rps['ours'], rps['rdflib-endpoint'])} |")
     errors = {n: sum(load.errors for load in results[n].values()) for n in names}
     out += ["", "Errors (non-2xx responses and socket errors): " +
             ", ".join(f"{n} {e}" for n, e in errors.items()) + "."]

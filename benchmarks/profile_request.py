@@ -3,7 +3,7 @@
     python benchmarks/profile_request.py [--root PROJECT] [--requests 3000] [--query benchmarks/synth_queries/lookup.rq]
 
 Calls the Flask app's WSGI callable directly with a GET /sparql for the query (on the current snapshot of
-PROJECT, which must be built), first untimed by a profiler to give microseconds per request, then under
+PROJECT, which must be built), first without a profiler to give microseconds per request, then under
 cProfile, and prints the functions that take the most time of their own. For the lookup of the
 throughput runs this shows the per-request cost that is ours rather than the store's or the server's.
 """

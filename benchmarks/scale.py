@@ -41,8 +41,8 @@ from urllib.parse import quote, urlparse
 import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, machine_markdown, versions, write_section  # noqa: E402
-from endpoint import Client, Load, Server, Side, _timed, normalise, ours_server, rdflib_server, wrk_load  # noqa: E402
+from _common import ROOT, machine, machine_markdown, ratio, versions, write_section  # noqa: E402
+from endpoint import Client, Load, Server, Side, _timed, normalise, ours_server, rdflib_server, wrk_series  # noqa: E402
 from virtuoso import Virtuoso, answer_set  # noqa: E402
 
 QUERIES = ROOT / "benchmarks" / "synth_queries"
@@ -172,12 +172,8 @@ def over_http(endpoint: Endpoint, port: int, path: str, queries: dict[str, str],
 
 
 def throughput(endpoint: Endpoint, port: int, path: str, lookup: str, concurrencies: list[int], duration: float) -> None:
-    target = f"{path}?query={quote(lookup)}"
-    for c in concurrencies:
-        time.sleep(1)
-        wrk_load(f"http://127.0.0.1:{port}", target, c, 2)  # warm-up, not recorded
-        endpoint.throughput[c] = load = wrk_load(f"http://127.0.0.1:{port}", target, c, duration)
-        print(f"  {endpoint.name} c={c}: {load.rps:.0f} req/s ({load.errors} errors)", file=sys.stderr, flush=True)
+    endpoint.throughput.update(wrk_series(endpoint.name, f"http://127.0.0.1:{port}", f"{path}?query={quote(lookup)}",
+                                          concurrencies, duration))
 
 
 def process_group_rss_mb(pid: int) -> float:
@@ -270,10 +266,6 @@ def _ms(side: Side | None, stat: str = "median") -> str:
     return "–" if value is None else (f"{value:.1f}" if value < 100 else f"{value:,.0f}")
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return f"{a / b:.1f}×" if a and b else "–"
-
-
 def _size(n: int) -> str:
     return f"10^{len(str(n)) - 1}" if str(n).strip("0") == "1" else f"{n:,}"
 
@@ -316,7 +308,7 @@ def render(runs: list[SizeRun], args, info: dict, libs: dict) -> str:
             sides = {n: run.endpoints[n].latency.get(query) if n in run.endpoints else None for n in names}
             med = {n: s.median if s and not s.error else None for n, s in sides.items()}
             cells = [f"{_ms(s)} ({_ms(s, 'p95')})" for s in sides.values()]
-            ratios = [_ratio(med['ours'], med['bare store'])] + [_ratio(med[peer], med['ours']) for peer in args.peers]
+            ratios = [ratio(med['ours'], med['bare store'])] + [ratio(med[peer], med['ours']) for peer in args.peers]
             out.append(f"| {query} | {bare.rows} | " + " | ".join(cells + ratios) + " |")
     out += ["", f"**Throughput** of the simple lookup (wrk, {args.duration:g} s per run after a 2 s warm-up), "
             "requests per second:", "",
@@ -326,7 +318,7 @@ def render(runs: list[SizeRun], args, info: dict, libs: dict) -> str:
         for c in args.concurrency:
             rps = {n: (run.endpoints[n].throughput.get(c).rps if n in run.endpoints and c in run.endpoints[n].throughput
                        else None) for n in ("ours", *args.peers)}
-            cells = [f"{v:,.0f}" if v else "–" for v in rps.values()] + [_ratio(rps["ours"], rps[p]) for p in args.peers]
+            cells = [f"{v:,.0f}" if v else "–" for v in rps.values()] + [ratio(rps["ours"], rps[p]) for p in args.peers]
             out.append(f"| {_size(run.triples)} | {c} | " + " | ".join(cells) + " |")
     disagreements = [d for run in runs for d in run.disagreements]
     out += ["", "Answers: " + ("every endpoint gave the same rows as ours for every query." if not disagreements
