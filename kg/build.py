@@ -16,7 +16,7 @@ from kg.dumps import write_dumps
 from kg.load import LoadedGraphs, load_shapes, load_sources, turtle_files
 from kg.reason import infer_into
 from kg.report import ValidationReport
-from kg.snapshot import Background, Snapshot, SnapshotWriter, input_hash, library_versions
+from kg.snapshot import Background, OutdatedSnapshot, Snapshot, SnapshotWriter, input_hash, library_versions
 from kg.validate import validate
 from kg.void import write_void
 
@@ -101,7 +101,7 @@ def up_to_date(settings: Settings) -> Snapshot | None:
     """The current snapshot, if it was built from the very same files with the same engines and libraries."""
     try:
         current = Snapshot.open(settings.current_snapshot)
-    except (FileNotFoundError, NotADirectoryError, ValueError):
+    except (FileNotFoundError, NotADirectoryError, ValueError, OutdatedSnapshot):
         return None
     manifest = current.manifest
     same = (manifest.get("input_hash") == inputs_hash(settings) and manifest.get("reasoner") == settings.reasoner
@@ -112,13 +112,18 @@ def up_to_date(settings: Settings) -> Snapshot | None:
 def build(settings: Settings, stages: Stages | None = None) -> tuple[Snapshot, ValidationReport]:
     """Build a snapshot, or raise BuildFailed / TurtleSyntaxError / InconsistentGraph without touching `current`."""
     stages = stages or Stages()
-    with stages.stage("parse"):
-        pipeline = Pipeline.load(settings)
-    # From here three things run at once, Oxigraph releasing the GIL: the snapshot's store starts loading
-    # the asserted graphs; reasoning writes the inferred graph, which validation does not read; and
-    # validation. A validation failure is reported before a clash, and either drops the snapshot.
-    writer = SnapshotWriter(settings.build_dir, pipeline.loaded.store, inputs_hash(settings), settings.inferred_graph)
+    # Oxigraph releases the GIL, so from here on the snapshot's store is bulk-loaded in background threads
+    # beside the build: each asserted graph as soon as it is parsed, the inferred graph after reasoning.
+    # Reasoning writes the inferred graph, which validation does not read, so the two run side by side.
+    # A syntax error, a validation failure (reported before a clash) or a clash drops the snapshot.
+    loaded = LoadedGraphs()
+    digest = inputs_hash(settings)
+    writer = SnapshotWriter(settings.build_dir, loaded.store, digest, settings.inferred_graph)
     try:
+        with stages.stage("parse", alongside=True):
+            pipeline = Pipeline(settings, load_sources(settings, loaded, on_graph=writer.add_graph),
+                                load_shapes(settings))
+        writer.close_asserted()
         reasoning = Background(lambda: _staged(stages, "reason", pipeline.reason))
         reasoning.start()
         try:
@@ -136,7 +141,7 @@ def build(settings: Settings, stages: Stages | None = None) -> tuple[Snapshot, V
         "base_iri": settings.base_iri,
         "ontology_graph": settings.ontology_graph,
         "inferred_graph": settings.inferred_graph,
-        "input_hash": inputs_hash(settings),
+        "input_hash": digest,
         "graphs": {iri: {"files": [_relative(p, settings) for p in files.get(iri, [])]}
                    for iri in [*pipeline.loaded.names, settings.inferred_graph]},
         "validation": {"conforms": True, "warnings": len(report.results)},

@@ -20,7 +20,7 @@ from kg.load import TurtleSyntaxError
 from kg.reason import InconsistentGraph
 from kg.report_formats import FORMATS, to_text
 from kg.results import RESULT_FORMATS, serialize
-from kg.snapshot import Snapshot
+from kg.snapshot import OutdatedSnapshot, Snapshot
 from kg.stats import compute
 from kg.store import GraphStore, Scope
 
@@ -98,12 +98,20 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def current_store(settings: Settings) -> GraphStore:
-    """The last good snapshot, built first if there is none yet."""
-    if not settings.current_snapshot.exists():
+def current_snapshot(settings: Settings) -> Snapshot:
+    """The last good snapshot, built first if there is none yet or an older version of kg wrote it."""
+    try:
+        return Snapshot.open(settings.current_snapshot)
+    except FileNotFoundError:
         print("no snapshot yet: building one", file=sys.stderr)
-        build(settings)
-    return GraphStore(Snapshot.open(settings.current_snapshot))
+    except OutdatedSnapshot as outdated:
+        print(f"{outdated}: building a new one", file=sys.stderr)
+    build(settings)
+    return Snapshot.open(settings.current_snapshot)
+
+
+def current_store(settings: Settings) -> GraphStore:
+    return GraphStore(current_snapshot(settings))
 
 
 def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
@@ -143,10 +151,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = load_settings({"root": settings.root, **overrides})
-    if not settings.current_snapshot.exists():
-        print("no snapshot yet: building one", file=sys.stderr)
-        build(settings)
-    Snapshot.open(settings.current_snapshot)  # fail here, once, if it is unreadable
+    current_snapshot(settings)  # fail here, once, if it is unreadable
     metrics_dir = tempfile.mkdtemp(prefix="kg-serve-metrics-")
     os.environ.update({"KG_ROOT": str(settings.root), "KG_HOST": settings.host, "KG_PORT": str(settings.port),
                        METRICS_DIR_ENV: metrics_dir})

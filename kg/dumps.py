@@ -27,13 +27,14 @@ import hashlib
 import json
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Callable
 
 import pyoxigraph as ox
 
 from kg.namespaces import PREFIXES
-from kg.snapshot import DATASET_FILE, UNION_FILE, union_graphs
+from kg.snapshot import DATASET_FILE, UNION_FILE, concurrently, union_graphs
 
 DUMPS_DIR = "dumps"
 GZIP_MEDIA_TYPE = "application/gzip"
@@ -81,18 +82,19 @@ def write_dumps(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> d
 
     The triple dumps hold the union of all graphs, each triple once (``dataset``'s
     :func:`~kg.snapshot.union_graphs`, and the snapshot's ``union.nt``, which is also the store's default
-    graph); the quad dumps hold
-    the published named graphs (``dataset.nq``; the hidden unions the store keeps for queries are left
-    out). Every byte is written by Oxigraph's serialisers or copied from those files: no triple passes
-    through Python, and the store being loaded is not read.
+    graph); the quad dumps hold the published named graphs (``dataset.nq``; the hidden unions the store
+    keeps for queries are left out). Every byte is written by Oxigraph's serialisers or copied from those
+    files: no triple passes through Python, and the store being loaded is not read. The files are
+    written side by side (:func:`~kg.snapshot.concurrently`).
     """
     folder = staging / DUMPS_DIR
     folder.mkdir()
     graphs = sorted(manifest["graphs"])
     files = {False: staging / UNION_FILE, True: staging / DATASET_FILE}
-    counts = {with_graphs: _lines(path) for with_graphs, path in files.items()}
-    entries = {}
-    for fmt in DUMP_FORMATS:
+    triples, quads = concurrently([partial(_lines, files[False]), partial(_lines, files[True])])
+    counts = {False: triples, True: quads}
+
+    def write(fmt: DumpFormat) -> dict[str, Any]:
         path = folder / fmt.file
         with open(path, "wb") as raw:
             # mtime=0 and no file name in the header: the compressed bytes depend on the content only.
@@ -100,7 +102,7 @@ def write_dumps(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> d
             with out:
                 _WRITERS[fmt.rdf_format](out, dataset, union_graphs(manifest) if not fmt.graphs else graphs,
                                          files[fmt.graphs])
-        entries[fmt.file] = {
+        return {
             "media_type": fmt.media_type,
             "content_type": fmt.content_type,
             **({"compression": "gzip"} if fmt.gzip else {}),
@@ -109,7 +111,9 @@ def write_dumps(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> d
             "quads" if fmt.graphs else "triples": counts[fmt.graphs],
             "graphs": fmt.graphs,
         }
-    return {"dumps": entries}
+
+    entries = concurrently([partial(write, fmt) for fmt in DUMP_FORMATS])
+    return {"dumps": {fmt.file: entry for fmt, entry in zip(DUMP_FORMATS, entries)}}
 
 
 def dump_entries(manifest: dict[str, Any]) -> list[tuple[DumpFormat, dict[str, Any]]]:

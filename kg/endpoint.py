@@ -46,10 +46,10 @@ class Endpoint:
         self.snapshot = snapshot
         self.published_graphs = frozenset(snapshot.manifest["graphs"])
         self.metrics = metrics or Metrics()
-        self.pool = QueryPool(snapshot.store_dir, settings.query_workers, settings.queue_timeout_s)
+        self.pool = QueryPool(snapshot, settings.query_workers, settings.queue_timeout_s)
         self.metrics.set_workers(lambda: self.pool.size)
         #: None (inline=False): every query goes to a worker.
-        self.inline = InlineRunner(snapshot.store_dir) if inline else None
+        self.inline = InlineRunner(snapshot) if inline else None
 
     def prepare(self, request: ProtocolRequest, accept_best_match) -> Prepared:
         """Check the query and choose its format; raise QueryRefused (with an HTTP status) if we will not run it.
@@ -86,9 +86,10 @@ class Endpoint:
     def _dataset(self, request: ProtocolRequest, plan) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
         """Protocol parameters override FROM / FROM NAMED (SPARQL 1.1 Protocol, 2.1.4); both only name our graphs.
 
-        Without either, the store's own dataset (None, None): its default graph, where the build materialised
-        the union as a set, and its named graphs, which are exactly the snapshot's graphs. Listing those
-        graphs to the engine instead would change no answer, and it checks such a list on every query.
+        Without either, (None, None): the snapshot's union as the default graph (the asserted union and
+        the inferred graph, which share no triple: a set), and the store's named graphs, which are exactly
+        the snapshot's graphs. Listing those graphs to the engine instead would change no answer, and it
+        checks such a list on every query.
         With several FROM graphs, Oxigraph unions them as a bag: a triple stated in two of them matches twice.
         """
         if request.default_graph_uris or request.named_graph_uris:

@@ -29,13 +29,15 @@ from pathlib import Path
 
 from kg.formats import BY_NAME, write
 from kg.namespaces import PREFIXES
+from kg.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
 class QueryJob:
     """What a worker needs: the text, the dataset, the format.
 
-    ``default_graph``: graph IRIs, or None for the store's default graph (the union, as a set).
+    ``default_graph``: graph IRIs, or None for the union of all graphs, as a set (the snapshot's
+    :attr:`~kg.snapshot.Snapshot.union`).
     ``named_graphs``: the graphs GRAPH patterns see, or None for the store's named graphs (all of ours).
     """
 
@@ -70,11 +72,10 @@ class WorkerFailed(Exception):
     """A worker died or failed on a query for a reason that is ours, not the client's."""
 
 
-def evaluate(store, job: QueryJob):
-    """Run ``job`` on an open pyoxigraph store and write its answer: the same code in a worker and inline."""
-    import pyoxigraph as ox
-
-    default = ox.DefaultGraph() if job.default_graph is None else _nodes(job.default_graph)
+def evaluate(store, union: list, job: QueryJob):
+    """Run ``job`` on an open pyoxigraph store whose graphs ``union`` hold every triple once, and write
+    its answer: the same code in a worker and inline."""
+    default = union if job.default_graph is None else _nodes(job.default_graph)
     dataset = {} if job.named_graphs is None else {"named_graphs": _nodes(job.named_graphs)}
     result = store.query(job.query, prefixes=PREFIXES, default_graph=default, **dataset)
     return write(result, BY_NAME[job.format_name], job.max_rows, prefixes=PREFIXES)
@@ -95,11 +96,12 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _worker_main(store_path: str, conn: Connection, parent: int) -> None:
+def _worker_main(snapshot_path: str, conn: Connection, parent: int) -> None:
     import pyoxigraph as ox
 
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-    store = ox.Store.read_only(store_path)
+    snapshot = Snapshot.open(Path(snapshot_path))
+    store, union = ox.Store.read_only(str(snapshot.store_dir)), snapshot.union
     conn.send(("ready",))
     while True:
         try:
@@ -108,7 +110,7 @@ def _worker_main(store_path: str, conn: Connection, parent: int) -> None:
             return
         started = time.perf_counter()
         try:
-            written = evaluate(store, job)
+            written = evaluate(store, union, job)
             # The body goes as raw bytes after a small header: no pickling (and copying) of a large answer.
             conn.send(("ok", written.rows, written.truncated, time.perf_counter() - started))
             conn.send_bytes(written.body)
@@ -119,17 +121,17 @@ def _worker_main(store_path: str, conn: Connection, parent: int) -> None:
 
 
 def worker_entry() -> None:
-    """``python -c "from kg.executor import worker_entry; worker_entry()" STORE FD PARENT_PID``."""
+    """``python -c "from kg.executor import worker_entry; worker_entry()" SNAPSHOT FD PARENT_PID``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the parent stops us
-    store_path, fd, parent = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    _worker_main(store_path, Connection(fd), parent)
+    snapshot_path, fd, parent = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    _worker_main(snapshot_path, Connection(fd), parent)
 
 
 class _Worker:
     """One query worker: a fresh interpreter that imports only this module (not the server's __main__,
     as multiprocessing's spawn would), talking over a socket pair."""
 
-    def __init__(self, store_path: Path) -> None:
+    def __init__(self, snapshot_path: Path) -> None:
         ours, theirs = socket.socketpair()
         self.conn = Connection(ours.detach())
         package_parent = str(Path(__file__).resolve().parent.parent)
@@ -137,7 +139,7 @@ class _Worker:
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", "from kg.executor import worker_entry; worker_entry()",
-                 str(store_path), str(theirs.fileno()), str(os.getpid())],
+                 str(snapshot_path), str(theirs.fileno()), str(os.getpid())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
         finally:
             theirs.close()
@@ -162,17 +164,17 @@ class _Worker:
 
 
 class QueryPool:
-    """A fixed number of worker processes over one snapshot store; thread-safe."""
+    """A fixed number of worker processes over one snapshot's store; thread-safe."""
 
-    def __init__(self, store_path: Path, workers: int, queue_timeout_s: float) -> None:
-        self.store_path = store_path
+    def __init__(self, snapshot: Snapshot, workers: int, queue_timeout_s: float) -> None:
+        self.snapshot_path = snapshot.path
         self.queue_timeout_s = queue_timeout_s
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
         self._starting = 0
         self._closed = False
-        started = [_Worker(store_path) for _ in range(workers)]  # all start at once, then we wait for each
+        started = [_Worker(self.snapshot_path) for _ in range(workers)]  # all start at once, then we wait for each
         try:
             for worker in started:
                 self._add(worker.wait_ready())
@@ -198,7 +200,7 @@ class QueryPool:
         delay = 0.5
         while not self._closed:
             try:
-                worker = _Worker(self.store_path).wait_ready()
+                worker = _Worker(self.snapshot_path).wait_ready()
             except (WorkerFailed, OSError):
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
@@ -279,10 +281,10 @@ def is_bounded(text: str) -> bool:
                                                  no variable twice, no blank node, no path
         [LIMIT n]                                (SELECT only; no OFFSET, ORDER BY, GROUP BY, VALUES)
 
-    Why that is bounded: Oxigraph answers one triple pattern over the default graph (the
+    Why that is bounded: Oxigraph answers one triple pattern over the snapshot's union (the
     protocol's dataset parameters and FROM are excluded by the caller and by this grammar) by
-    one lazy range scan of one of its indexes, the range fixed by the pattern's bound terms:
-    every step of the scan yields a solution, at O(1) cost. Nothing reads solutions it does not
+    one lazy range scan of one of its indexes per graph of the union (two), the range fixed by the
+    pattern's bound terms: every step of a scan yields a solution, at O(1) cost. Nothing reads solutions it does not
     return: no FILTER, join, DISTINCT, ORDER BY, GROUP BY or aggregate, OFFSET, property path, or
     repeated variable (``?x ?p ?x`` would scan every triple to keep those whose subject is their
     object). The row cap stops the writer after ``max_rows + 1`` solutions, and ASK after the
@@ -378,15 +380,15 @@ class InlineRunner:
     #: An inline query slower than this is logged: it would mean that is_bounded accepted too much.
     SLOW_S = 1.0
 
-    def __init__(self, store_path: Path) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         import pyoxigraph as ox
 
-        self.store = ox.Store.read_only(str(store_path))
+        self.store, self.union = ox.Store.read_only(str(snapshot.store_dir)), snapshot.union
 
     def run(self, job: QueryJob) -> QueryOutcome:
         started = time.perf_counter()
         try:
-            written = evaluate(self.store, job)
+            written = evaluate(self.store, self.union, job)
         except SyntaxError as error:
             raise QuerySyntaxError(str(error)) from None
         except Exception as error:  # the client gets 500, as from a worker: a bug of ours or the engine's

@@ -9,6 +9,7 @@ made only for the reference engines (pySHACL, owlrl) and for reports.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -162,13 +163,27 @@ def turtle_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.ttl") if p.is_file())
 
 
-def load_sources(settings: Settings) -> LoadedGraphs:
-    """The ontology (all of ``ontology/`` in one graph) and each ``data/<stem>.ttl`` in ``graph/<stem>``."""
-    loaded = LoadedGraphs()
+def source_files(settings: Settings) -> dict[str, list[Path]]:
+    """Each graph's Turtle files in load order: all of ``ontology/`` in one graph, then each
+    ``data/<stem>.ttl`` in ``graph/<stem>``."""
+    graphs: dict[str, list[Path]] = {}
     for path in turtle_files(settings.ontology_dir):
-        loaded.load_file(settings.ontology_graph, path)
+        graphs.setdefault(settings.ontology_graph, []).append(path)
     for path in turtle_files(settings.data_dir):
-        loaded.load_file(settings.graph_iri(path.stem), path)
+        graphs.setdefault(settings.graph_iri(path.stem), []).append(path)
+    return graphs
+
+
+def load_sources(settings: Settings, loaded: LoadedGraphs | None = None,
+                 on_graph: Callable[[str], None] | None = None) -> LoadedGraphs:
+    """Parse every source file into ``loaded`` (a new one by default), graph by graph; ``on_graph`` is told
+    each graph's IRI once all its files are in, so a build can start writing it out while the rest parse."""
+    loaded = LoadedGraphs() if loaded is None else loaded
+    for iri, paths in source_files(settings).items():
+        for path in paths:
+            loaded.load_file(iri, path)
+        if on_graph is not None:
+            on_graph(iri)
     return loaded
 
 

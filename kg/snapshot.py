@@ -14,11 +14,12 @@ import json
 import os
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import pyoxigraph as ox
 
@@ -27,6 +28,10 @@ DATASET_FILE = "dataset.nq"
 UNION_FILE = "union.nt"
 MANIFEST_FILE = "manifest.json"
 STORE_DIR = "store"
+#: What the store's default graph holds, recorded in the manifest. 2: the asserted union only (see
+#: :func:`union_graphs`); 1 (before): the union of every graph, inferred included. Code that reads
+#: one layout gives wrong counts on the other, so a snapshot of another layout is not opened.
+STORE_LAYOUT = 2
 
 #: A build step that writes more files into the staging folder, given the manifest so far and the build's
 #: in-memory dataset, whose graphs :func:`union_graphs` together hold every triple of the snapshot once.
@@ -50,15 +55,28 @@ class Snapshot:
 
     @property
     def store_dir(self) -> Path:
-        """An Oxigraph on-disk store of the same quads, which servers open read-only without parsing."""
+        """An Oxigraph on-disk store of the same quads, which servers open read-only without parsing.
+        Its default graph is the asserted union: query :attr:`union` for every triple."""
         return self.path / STORE_DIR
+
+    @property
+    def union(self) -> list[ox.DefaultGraph | ox.NamedNode]:
+        """The store's graphs that hold, between them, every triple of the snapshot once."""
+        return union_graphs(self.manifest)
 
     @classmethod
     def open(cls, path: Path) -> "Snapshot":
-        """Open a snapshot folder (or the ``current`` link); FileNotFoundError if there is none."""
+        """Open a snapshot folder (or the ``current`` link); FileNotFoundError if there is none,
+        OutdatedSnapshot if an older version of kg wrote it."""
         resolved = path.resolve(strict=True)
         manifest = json.loads((resolved / MANIFEST_FILE).read_text(encoding="utf-8"))
+        if manifest.get("store_layout", 1) != STORE_LAYOUT:
+            raise OutdatedSnapshot(f"{resolved} was built by an older version of kg; `kg build --force` rebuilds it")
         return cls(resolved, manifest)
+
+
+class OutdatedSnapshot(Exception):
+    """A snapshot whose store this version cannot read correctly (see :data:`STORE_LAYOUT`)."""
 
 
 def input_hash(files: Mapping[str, Path]) -> str:
@@ -70,22 +88,29 @@ def input_hash(files: Mapping[str, Path]) -> str:
     return digest.hexdigest()
 
 
-def nquads(dataset: ox.Store, graph_iri: str) -> bytes:
-    """The triples of one named graph of ``dataset`` as N-Quads, in the store's order.
+def ntriples(dataset: ox.Store, graph: ox.DefaultGraph | ox.NamedNode) -> bytes:
+    """The triples of one graph of ``dataset`` as N-Triples, in the store's order."""
+    return dataset.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
+
+
+def in_graph(triples: bytes, graph_iri: str) -> bytes:
+    """N-Triples made N-Quads of graph ``graph_iri``.
 
     Each N-Triples statement ends with " ." and a newline, which occurs nowhere else (a newline in a
     literal is escaped): so the graph name is put in by one replacement, not line by line in Python.
     """
-    body = dataset.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph_iri)) or b""
-    return body.replace(b" .\n", f" <{graph_iri}> .\n".encode())
+    return triples.replace(b" .\n", f" <{graph_iri}> .\n".encode())
 
 
 def union_graphs(manifest: Mapping[str, Any]) -> list[ox.DefaultGraph | ox.NamedNode]:
-    """The graphs of a build's dataset that hold, between them, every triple of the snapshot once.
+    """The graphs that hold, between them, every triple of the snapshot once: in the build's dataset and
+    in the snapshot's store alike.
 
-    The dataset's default graph is the asserted union; the inferred graph holds no triple of it (see
+    The default graph is the asserted union; the inferred graph holds no triple of it (see
     :class:`SnapshotWriter`). So querying both as one default graph counts each triple once, without
-    first copying a million inferred triples into the default graph.
+    copying a million inferred triples into the default graph: at 10^6 triples that copy was a quarter of
+    the store's bulk load, and a default graph of the asserted triples alone answers the pages' queries on
+    what the sources state without a second store.
     """
     return [ox.DefaultGraph(), ox.NamedNode(manifest["inferred_graph"])]
 
@@ -100,6 +125,9 @@ def write_snapshot(build_dir: Path, dataset: ox.Store, manifest: dict[str, Any],
     """Write the named graphs of ``dataset`` + manifest (+ ``artefacts``) into a new folder, then point
     ``current`` at it atomically (see :class:`SnapshotWriter`, which the build uses to start earlier)."""
     writer = SnapshotWriter(build_dir, dataset, manifest["input_hash"], manifest["inferred_graph"])
+    for iri in graph_names(dataset):
+        writer.add_graph(iri)
+    writer.close_asserted()
     return writer.finish(manifest, keep, artefacts)
 
 
@@ -108,16 +136,16 @@ class SnapshotWriter:
 
     ``dataset``'s default graph must hold the union of its graphs other than the inferred one, each
     triple once (as :class:`kg.load.LoadedGraphs` keeps it), and the inferred graph no triple of that
-    union (as :func:`kg.reason.infer_into` writes it). Neither the asserted graphs nor the default graph
-    may change once the writer exists: it starts at once, in background threads, to write them out and
-    bulk-load them into the snapshot's store, while the build validates and reasons (Oxigraph releases
-    the GIL, so this uses the second core). :meth:`finish` then adds the inferred graph, both as a named
-    graph and to the store's default graph, and to ``dataset``'s default graph, which becomes the union
-    of all graphs for the build steps.
+    union (as :func:`kg.reason.infer_into` writes it). Each asserted graph is handed over by
+    :meth:`add_graph` once it is complete, and must not change afterwards; a background thread writes it
+    out and streams it into another that bulk-loads the snapshot's store, while the build goes on parsing,
+    validating and reasoning (Oxigraph releases the GIL, so this uses the second core).
+    :meth:`close_asserted` says there are no more: the default graph, complete by then, follows. :meth:`finish`
+    then adds the inferred graph, as a named graph only (see :func:`union_graphs`).
 
     The store is loaded from one N-Quads stream: each load renames blank nodes, so the named graphs and
-    the default graph (the set-merge of all graphs, see :func:`_write_store`'s reasons in the README)
-    cannot be loaded separately, and an update inside the on-disk store is ten times slower.
+    the default graph (the set-merge of the asserted graphs) cannot be loaded separately, and an update
+    inside the on-disk store is ten times slower.
     """
 
     def __init__(self, build_dir: Path, dataset: ox.Store, input_digest: str, inferred_graph: str) -> None:
@@ -129,26 +157,41 @@ class SnapshotWriter:
         self.staging.mkdir()
         self._counts: dict[str, int] = {}  # triples per named graph, counted in the N-Quads written
         self._stream = _QueuedStream()
+        self._graphs: queue.Queue[str | None] = queue.Queue()  # asserted graphs to write; None: no more
+        self._abandoned = threading.Event()
         self._loader = _StoreLoad(self._stream, self.staging / STORE_DIR)
         self._asserted = Background(self._write_asserted)
         self._loader.start()
         self._asserted.start()
 
-    def _append(self, name: str, data: bytes) -> None:
+    def _append(self, name: str, data: bytes, load: bool = True) -> None:
+        """Append to a staged file and, with ``load``, to the store."""
         with open(self.staging / name, "ab") as out:
             out.write(data)
-        self._stream.put(data)
+        if load:
+            self._stream.put(data)
 
-    def _append_graph(self, iri: str) -> None:
-        body = nquads(self.dataset, iri)
-        self._counts[iri] = body.count(b"\n")  # one statement per line
-        self._append(DATASET_FILE, body)
+    def _append_graph(self, iri: str) -> bytes:
+        """Append one named graph to the dataset file and the store; return its triples as N-Triples."""
+        triples = ntriples(self.dataset, ox.NamedNode(iri))
+        self._counts[iri] = triples.count(b"\n")  # one statement per line
+        self._append(DATASET_FILE, in_graph(triples, iri))
+        return triples
+
+    def add_graph(self, iri: str) -> None:
+        """Write out a complete asserted graph (the inferred graph is left to :meth:`finish`)."""
+        if iri != self.inferred_graph:
+            self._graphs.put(iri)
+
+    def close_asserted(self) -> None:
+        """No more asserted graphs: the default graph, their union, is complete."""
+        self._graphs.put(None)
 
     def _write_asserted(self) -> None:
-        for iri in graph_names(self.dataset):
-            if iri != self.inferred_graph:
-                self._append_graph(iri)
-        self._append(UNION_FILE, self.dataset.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()) or b"")
+        while (iri := self._graphs.get()) is not None and not self._abandoned.is_set():
+            self._append_graph(iri)
+        if not self._abandoned.is_set():
+            self._append(UNION_FILE, ntriples(self.dataset, ox.DefaultGraph()))
 
     def finish(self, manifest: dict[str, Any], keep: int, artefacts: Sequence[Artefact] = ()) -> Snapshot:
         """Add the inferred graph, run the build steps, publish, and point ``current`` at the snapshot."""
@@ -157,8 +200,7 @@ class SnapshotWriter:
             self._asserted.result()
             inferred = ox.NamedNode(self.inferred_graph)
             if self.dataset.contains_named_graph(inferred):
-                self._append_graph(self.inferred_graph)
-                self._append(UNION_FILE, self.dataset.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=inferred) or b"")
+                self._append(UNION_FILE, self._append_graph(self.inferred_graph), load=False)
             else:
                 self.dataset.add_graph(inferred)
             self._stream.close_input()
@@ -167,6 +209,7 @@ class SnapshotWriter:
             manifest = {
                 **manifest,
                 "build_id": self.build_id,
+                "store_layout": STORE_LAYOUT,
                 "built_at": self.now.isoformat(timespec="seconds"),
                 "versions": library_versions(),
                 "graphs": {iri: {**manifest.get("graphs", {}).get(iri, {}), "triples": counts.get(iri, 0)}
@@ -191,6 +234,8 @@ class SnapshotWriter:
 
     def abort(self) -> None:
         """Stop loading and remove the staging folder; ``current`` is untouched."""
+        self._abandoned.set()
+        self._graphs.put(None)
         self._stream.fail()
         for worker in (self._asserted, self._loader):
             worker.join()
@@ -215,6 +260,19 @@ class Background(threading.Thread):
         self.join()
         if self.error is not None:
             raise self.error
+
+
+T = TypeVar("T")
+
+
+def concurrently(tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """The results of independent tasks run on one thread per CPU, in order; the first error is re-raised.
+
+    For the build steps whose work happens inside Oxigraph (serialising, querying), zlib or hashlib,
+    which all release the GIL: at 10^6 triples the dumps and the VoID statistics otherwise leave a core
+    idle once the store has loaded."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(lambda task: task(), tasks))
 
 
 class _QueuedStream(io.RawIOBase):

@@ -33,35 +33,20 @@ class GraphStore:
         self.snapshot = snapshot
         self.store = ox.Store.read_only(str(snapshot.store_dir))
         self.inferred_graph = ox.NamedNode(snapshot.manifest["inferred_graph"])
-
         self.named_graphs = [ox.NamedNode(iri) for iri in sorted(snapshot.manifest["graphs"])]
-        self._asserted: ox.Store | None = None
+        self._default_graphs = {Scope.ALL: snapshot.union, Scope.ASSERTED: ox.DefaultGraph(),
+                                Scope.INFERRED: self.inferred_graph}
 
     def query(self, sparql: str, scope: Scope = Scope.ALL) -> QueryResult:
         """Run a read query with our prefixes predeclared; SyntaxError carries the parser's message.
 
-        The default graph is a set-merge of the scope's graphs, and GRAPH patterns see exactly the
+        The default graph is a set-merge of the scope's graphs (the store keeps the asserted one as its
+        default graph, see :func:`kg.snapshot.union_graphs`), and GRAPH patterns see exactly the
         published named graphs.
         """
-        if scope == Scope.ASSERTED:
-            return self._asserted_union().query(sparql, prefixes=PREFIXES, named_graphs=self.named_graphs)
-        default = ox.DefaultGraph() if scope == Scope.ALL else self.inferred_graph
-        return self.store.query(sparql, prefixes=PREFIXES, default_graph=default, named_graphs=self.named_graphs)
-
-    def _asserted_union(self) -> ox.Store:
-        """An in-memory copy of the snapshot whose default graph is the set-merge of the asserted graphs.
-
-        The snapshot's store keeps only the union of all graphs: a second union on disk would add a
-        fifth to the build's loading at 10^6 triples, for a command-line option. So the first query in
-        this scope loads the published graphs (seconds at 10^6 triples) and merges the asserted ones.
-        """
-        if self._asserted is None:
-            store = ox.Store()
-            store.load(path=str(self.snapshot.dataset_file), format=ox.RdfFormat.N_QUADS)
-            store.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{self.inferred_graph.value}>) }}")
-            self._asserted = store
-        return self._asserted
+        return self.store.query(sparql, prefixes=PREFIXES, default_graph=self._default_graphs[scope],
+                                named_graphs=self.named_graphs)
 
     def __len__(self) -> int:
-        """Quads in the published named graphs (the materialised unions are not counted)."""
+        """Quads in the published named graphs."""
         return sum(self.snapshot.manifest["graphs"][g.value]["triples"] for g in self.named_graphs)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -42,7 +42,7 @@ import pyoxigraph as ox
 
 from kg.dumps import GZIP_MEDIA_TYPE, dump_entries
 from kg.namespaces import PREFIXES
-from kg.snapshot import union_graphs
+from kg.snapshot import concurrently, union_graphs
 
 VOID_FILE = "void.ttl"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
@@ -131,27 +131,28 @@ def namespace(iri: str) -> str:
 def statistics(store: ox.Store, graphs: Iterable[str], base_iri: str,
                union: Sequence[ox.DefaultGraph | ox.NamedNode]) -> Statistics:
     """Count over ``store``, where ``graphs`` are the published named graphs and the ``union`` graphs hold,
-    between them, each of their triples once (queried as the default graph)."""
+    between them, each of their triples once (queried as the default graph). The counting queries run
+    side by side (:func:`~kg.snapshot.concurrently`)."""
     named = [ox.NamedNode(g) for g in sorted(graphs)]
     ns = base_iri + "id/"
     ic = base_iri + "def/"
 
-    def rows(query: str):
-        return store.query(query, default_graph=list(union), named_graphs=named)
-
-    total_row = next(iter(rows(_TOTALS)))
-    entities = int(next(iter(rows(_ENTITIES.format(ns=ns))))["n"].value)
-    total = Counts(_int(total_row["triples"]), _int(total_row["subjects"]), _int(total_row["objects"]), entities)
-    classes = {r["class"].value: _int(r["n"]) for r in rows(_CLASSES) if isinstance(r["class"], ox.NamedNode)}
-    properties = {r["p"].value: Counts(_int(r["n"]), _int(r["subjects"]), _int(r["objects"])) for r in rows(_PROPERTIES)}
-    graph_entities = {r["g"].value: _int(r["n"]) for r in rows(_GRAPH_ENTITIES.format(ns=ns))}
+    queries = [_TOTALS, _ENTITIES.format(ns=ns), _CLASSES, _PROPERTIES, _GRAPH_ENTITIES.format(ns=ns), _GRAPHS,
+               _SOURCES.format(ic=ic), _GRAPH_DESCRIPTIONS.format(ic=ic, rdfs=RDFS, dcterms=DCTERMS)]
+    answers = concurrently([partial(_rows, store, query, list(union), named) for query in queries])
+    totals, entities, class_rows, property_rows, graph_entity_rows, graph_rows, source_rows, description_rows = answers
+    total = Counts(_int(totals[0]["triples"]), _int(totals[0]["subjects"]), _int(totals[0]["objects"]),
+                   _int(entities[0]["n"]))
+    classes = {r["class"].value: _int(r["n"]) for r in class_rows if isinstance(r["class"], ox.NamedNode)}
+    properties = {r["p"].value: Counts(_int(r["n"]), _int(r["subjects"]), _int(r["objects"])) for r in property_rows}
+    graph_entities = {r["g"].value: _int(r["n"]) for r in graph_entity_rows}
     per_graph = {g.value: Counts(0, 0, 0) for g in named}
-    for r in rows(_GRAPHS):
+    for r in graph_rows:
         g = r["g"].value
         per_graph[g] = Counts(_int(r["n"]), _int(r["subjects"]), _int(r["objects"]), graph_entities.get(g, 0))
     stats = Statistics(total, dict(sorted(classes.items())), dict(sorted(properties.items())), per_graph)
-    stats.sources = [r["doc"].value for r in rows(_SOURCES.format(ic=ic))]
-    for r in rows(_GRAPH_DESCRIPTIONS.format(ic=ic, rdfs=RDFS, dcterms=DCTERMS)):
+    stats.sources = [r["doc"].value for r in source_rows]
+    for r in description_rows:
         g = r["g"].value
         if r["label"] is not None:
             stats.graph_labels[g] = r["label"].value
@@ -160,6 +161,11 @@ def statistics(store: ox.Store, graphs: Iterable[str], base_iri: str,
         if r["source"] is not None:
             stats.graph_sources.setdefault(g, []).append(r["source"].value)
     return stats
+
+
+def _rows(store: ox.Store, query: str, default_graph: list, named_graphs: list) -> list[ox.QuerySolution]:
+    """All the answers of one counting query (read inside the worker thread, where Oxigraph computes them)."""
+    return list(store.query(query, default_graph=default_graph, named_graphs=named_graphs))
 
 
 def _int(term: ox.Literal) -> int:

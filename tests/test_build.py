@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyoxigraph as ox
+import pytest
 from kg.build import build, inputs_hash
 from kg.cli import main
 from kg.reason import ENGINES
@@ -90,3 +91,37 @@ def test_a_fact_stated_by_two_sources_counts_once_in_every_scope(store):
     for scope in (Scope.ALL, Scope.ASSERTED):
         rows = list(store.query(f"SELECT * WHERE {{ {pattern} }}", scope))
         assert len(rows) == 1, scope
+
+
+def test_every_scope_counts_each_of_its_triples_once(snapshot, store):
+    """The store's default graph is the asserted union; with the inferred graph, which shares no triple
+    with it, it makes the union of everything: as many triples as the Turtle dump of the union holds."""
+    from kg.store import Scope
+
+    def count(scope: Scope) -> int:
+        return int(next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", scope)))["n"].value)
+
+    inferred = snapshot.manifest["graphs"][snapshot.manifest["inferred_graph"]]["triples"]
+    assert count(Scope.INFERRED) == inferred > 0
+    assert count(Scope.ALL) == count(Scope.ASSERTED) + inferred == snapshot.manifest["dumps"]["integrating-cities.ttl"]["triples"]
+    in_store_default = next(iter(store.store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))["n"]
+    assert int(in_store_default.value) == count(Scope.ASSERTED)
+
+
+def test_a_snapshot_an_older_kg_wrote_is_rebuilt_not_misread(project, capsys):
+    """Before store layout 2 the store's default graph held the inferred triples too: read as today's
+    layout, every inferred triple would be counted twice. Such a snapshot is rebuilt, not served."""
+    from kg.build import up_to_date
+    from kg.snapshot import OutdatedSnapshot
+
+    old, _ = build(project)
+    manifest_file = old.path / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    del manifest["store_layout"]
+    manifest_file.write_text(json.dumps(manifest))
+    with pytest.raises(OutdatedSnapshot, match="kg build --force"):
+        Snapshot.open(project.current_snapshot)
+    assert up_to_date(project) is None
+    assert main(["--root", str(project.root), "query", "ASK { ?s ?p ?o }"]) == 0
+    assert "older version of kg" in capsys.readouterr().err
+    assert Snapshot.open(project.current_snapshot).path != old.path
