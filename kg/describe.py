@@ -21,6 +21,7 @@ because pyoxigraph's JSON-LD writer ignores prefixes.
 from __future__ import annotations
 
 import calendar
+import heapq
 import json
 import re
 import unicodedata
@@ -334,17 +335,9 @@ class Describer:
                      f"GRAPH ?g {{ ?b ?p ?o }} }} LIMIT {OWN_LIMIT}")
             for row in self.store.query(query):
                 blank[row["b"]][(row["p"], row["o"])].append(row["g"].value)
-        inbound: dict[tuple[ox.NamedNode, ox.NamedNode], list[str]] = defaultdict(list)
-        query = (f"SELECT ?s ?p ?g WHERE {{ {{ SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {ref} FILTER(isIRI(?s)) }} "
-                 f"ORDER BY ?p ?s LIMIT {INBOUND_LIMIT} }} GRAPH ?g {{ ?s ?p {ref} }} "
-                 f"FILTER(?g != <{self.inferred_graph}>) }}")
-        for row in self.store.query(query, Scope.ASSERTED):
-            inbound[(row["s"], row["p"])].append(row["g"].value)
+        inbound, inbound_total = self._inbound(ref)
         if not own and not inbound:
             return None
-        inbound_total = len(inbound)
-        if inbound_total >= INBOUND_LIMIT:
-            inbound_total = self._count(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s ?p {ref} FILTER(isIRI(?s)) }}", Scope.ASSERTED)
         inbound_inferred = self._count(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s ?p {ref} }}", Scope.INFERRED)
 
         as_member = self._nary(ref, member_side=True)
@@ -388,6 +381,34 @@ class Describer:
 
     # -- the queries behind a description -----------------------------------------------------
 
+    def _inbound(self, ref: str) -> tuple[dict[tuple[ox.NamedNode, ox.NamedNode], list[str]], int]:
+        """The first :data:`INBOUND_LIMIT` asserted inbound (subject, property) pairs by property, then subject,
+        each with the asserted graphs stating it; and how many there are in all.
+
+        The pairs are read unsorted and the first ones picked here: Oxigraph sorts by looking every term's
+        text up, so ``ORDER BY ?p ?s LIMIT 250`` over the 23,182 links to a much-used role took 2.0 s at 10^6
+        triples, against 0.12 s to read them all. The asserted default graph is a set, so no pair repeats.
+        """
+        total = 0
+
+        def counted(rows: Iterable[ox.QuerySolution]) -> Iterator[tuple[str, str]]:
+            nonlocal total
+            for row in rows:
+                total += 1
+                yield row["p"].value, row["s"].value
+
+        first = heapq.nsmallest(INBOUND_LIMIT, counted(self.store.query(
+            f"SELECT ?s ?p WHERE {{ ?s ?p {ref} FILTER(isIRI(?s)) }}", Scope.ASSERTED)))
+        inbound: dict[tuple[ox.NamedNode, ox.NamedNode], list[str]] = {
+            (ox.NamedNode(s), ox.NamedNode(p)): [] for p, s in first}
+        if inbound:
+            pairs = " ".join(f"(<{s}> <{p}>)" for p, s in first)
+            query = (f"SELECT ?s ?p ?g WHERE {{ VALUES (?s ?p) {{ {pairs} }} GRAPH ?g {{ ?s ?p {ref} }} "
+                     f"FILTER(?g != <{self.inferred_graph}>) }}")
+            for row in self.store.query(query):
+                inbound[(row["s"], row["p"])].append(row["g"].value)
+        return inbound, total
+
     def _count(self, query: str, scope: Scope) -> int:
         for row in self.store.query(query, scope):
             return int(row["n"].value)
@@ -422,8 +443,10 @@ class Describer:
         out = {i: Linked(i, labels.get(i) or (fallback_label(i) if i.startswith(self.base) else curie(i))) for i in iris}
         for row in self.store.query(f"SELECT ?x ?t WHERE {{ VALUES ?x {{ {values} }} ?x a ?t }}", Scope.ASSERTED):
             out[row["x"].value].types.append(row["t"].value)
-        properties = " ".join(f"ic:{p}" for p in DATE_PROPERTIES)
-        query = f"SELECT ?x ?p ?d WHERE {{ VALUES ?x {{ {values} }} VALUES ?p {{ {properties} }} ?x ?p ?d }}"
+        # A FILTER, not a second VALUES: Oxigraph joined two VALUES blocks by scanning every triple (1.8 s
+        # for a page of 500 links at 10^6 triples, against 11 ms).
+        properties = ", ".join(f"ic:{p}" for p in DATE_PROPERTIES)
+        query = f"SELECT ?x ?p ?d WHERE {{ VALUES ?x {{ {values} }} ?x ?p ?d FILTER(?p IN ({properties})) }}"
         for row in self.store.query(query, Scope.ASSERTED):
             key = row["p"].value[len(IC):]
             current = out[row["x"].value].dates.get(key)

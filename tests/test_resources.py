@@ -500,3 +500,33 @@ def test_every_count_on_the_home_page_matches_sparql(client, store) -> None:
     counts = {row["label"].value: int(row["n"].value) for row in rows}
     for label, n in shown.items():
         assert counts[label] == n, label
+
+
+def test_a_hub_lists_its_first_inbound_links_by_property_then_subject_and_counts_all(tmp_path) -> None:
+    """More links than a description lists: the first ones in (property, subject) order, each with the
+    asserted graphs stating it (never graph:inferred), and the count of all of them."""
+    from kg.describe import INBOUND_LIMIT
+    from kg.snapshot import write_snapshot
+    from kg.store import GraphStore
+
+    graph = lambda name: N(BASE_IRI + "graph/" + name)  # noqa: E731
+    hub, inferred = N(BASE_IRI + "id/role/hub"), graph("inferred")
+    dataset = ox.Store()
+    links = [(N(f"{BASE_IRI}id/membership/m{i:03d}"), N(IC + ("role" if i % 3 else "attestedAt"))) for i in range(INBOUND_LIMIT + 50)]
+    for i, (s, p) in enumerate(links):
+        for g in ([graph("a"), graph("b")] if i % 7 == 0 else [graph("a" if i % 2 else "b")]):
+            dataset.add(ox.Quad(s, p, hub, g))
+        dataset.add(ox.Quad(s, p, hub))  # the asserted union, in the default graph
+        dataset.add(ox.Quad(s, N(PREFIXES["org"] + "role"), hub, inferred))
+    snapshot = write_snapshot(tmp_path, dataset, {"input_hash": "0" * 64, "inferred_graph": inferred.value,
+                                                  "base_iri": BASE_IRI}, keep=1)
+
+    description = Describer(GraphStore(snapshot), BASE_IRI).describe(hub.value)
+
+    assert description.inbound_total == len(links) and description.inbound_inferred == len(links)
+    expected = sorted(links, key=lambda link: (link[1].value, link[0].value))[:INBOUND_LIMIT]
+    assert list(description.inbound) == expected
+    for i, (s, p) in enumerate(links):
+        if (s, p) in description.inbound:
+            names = sorted(g.value for g in ([graph("a"), graph("b")] if i % 7 == 0 else [graph("a" if i % 2 else "b")]))
+            assert sorted(description.inbound[(s, p)]) == names
