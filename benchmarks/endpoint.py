@@ -156,6 +156,10 @@ class Client:
     def get(self, query: str, timeout: float = 300) -> tuple[int, bytes, float]:
         return self._request("GET", f"{self.path}?query={quote(query)}", None, {"Accept": JSON_RESULTS}, timeout)
 
+    def fetch(self, path: str, accept: str, timeout: float = 300) -> tuple[int, bytes, float]:
+        """GET any path of the server (a linked-data page, say)."""
+        return self._request("GET", path, None, {"Accept": accept}, timeout)
+
     def _request(self, method, url, body, headers, timeout) -> tuple[int, bytes, float]:
         for attempt in (1, 2):
             if self.conn is None:

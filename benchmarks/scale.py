@@ -16,8 +16,10 @@ the latency runs), and runs the competency questions adapted to synthetic data
   OpenLink Virtuoso (benchmarks/virtuoso.py: loopback, the same quads, the set union of the graphs
   as default graph), over HTTP with SPARQL JSON results;
 
-checks that the endpoints agree (rows as sets; numbers by value), and measures the throughput of
-the simple lookup (benchmarks/synth_queries/lookup.rq) with wrk at each concurrency. A query an
+checks that the endpoints agree (rows as sets; numbers by value), times our linked-data pages of two
+resources (the first city, and the resource with the most asserted inbound links) as HTML and Turtle,
+and measures the throughput of the simple lookup (benchmarks/synth_queries/lookup.rq) with wrk at each
+concurrency. A query an
 endpoint does not answer within --timeout is recorded as such. Results go to the "scale" section of
 BENCHMARKS.md.
 """
@@ -25,6 +27,7 @@ BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -46,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine, machine_markdown, ratio, versions, write_section  # noqa: E402
 from endpoint import Client, Load, Server, Side, _timed, normalise, ours_server, rdflib_server, wrk_series  # noqa: E402
 from virtuoso import Virtuoso, answer_set  # noqa: E402
+from kg.namespaces import PREFIXES  # noqa: E402
 from kg.snapshot import Snapshot  # noqa: E402
 
 QUERIES = ROOT / "benchmarks" / "synth_queries"
@@ -63,6 +67,7 @@ class Endpoint:
     rss_mb: float | None = None
     latency: dict[str, Side] = field(default_factory=dict)
     throughput: dict[int, Load] = field(default_factory=dict)
+    pages: dict[str, Side] = field(default_factory=dict)  # "<resource> as <format>" -> its timings
 
 
 @dataclass
@@ -175,6 +180,47 @@ def over_http(endpoint: Endpoint, port: int, path: str, queries: dict[str, str],
     client.close()
 
 
+#: The formats a page is timed in: what a browser asks for, and what a linked-data client does.
+PAGE_FORMATS = {"HTML": "text/html", "Turtle": "text/turtle"}
+
+
+def page_resources(snapshot: Path) -> dict[str, str]:
+    """The resources whose pages are timed, by what they are: a city (the first by IRI), and the most
+    linked-to resource, whose page has to pick its first links out of the most."""
+    opened = Snapshot.open(snapshot)
+    store = ox.Store.read_only(str(opened.store_dir))
+    ids = opened.manifest["base_iri"] + "id/"
+    city = next(iter(store.query("SELECT ?c WHERE { ?c a ic:City } ORDER BY ?c LIMIT 1", prefixes=PREFIXES)))["c"]
+    hub = next(iter(store.query(
+        f'SELECT ?o (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?o), "{ids}")) }} '
+        "GROUP BY ?o ORDER BY DESC(?n) ?o LIMIT 1")))
+    return {"a city": city.value, f"most linked ({int(hub['n'].value):,} links)": hub["o"].value}
+
+
+def pages(endpoint: Endpoint, port: int, resources: dict[str, str], base_iri: str, repeat: int, warmup: int,
+          timeout: float) -> None:
+    """Latency of each resource's page in each of :data:`PAGE_FORMATS`, one request at a time."""
+    client = Client(port)
+    for what, iri in resources.items():
+        for fmt, accept in PAGE_FORMATS.items():
+            side = endpoint.pages[f"{what} as {fmt}"] = Side()
+            for i in range(warmup + repeat):
+                try:
+                    status, _, seconds = client.fetch("/" + iri[len(base_iri):], accept, timeout)
+                except (OSError, http.client.HTTPException) as error:
+                    client.close()
+                    side.error = f"{type(error).__name__}: {error}"
+                    break
+                if status != 200:
+                    side.error = f"HTTP {status}"
+                    break
+                if i >= warmup:
+                    side.times.append(seconds)
+            print(f"  {endpoint.name} page of {what} as {fmt}: {side.error or f'{side.median:.1f} ms'}",
+                  file=sys.stderr, flush=True)
+    client.close()
+
+
 def throughput(endpoint: Endpoint, port: int, path: str, lookup: str, concurrencies: list[int], duration: float) -> None:
     endpoint.throughput.update(wrk_series(endpoint.name, f"http://127.0.0.1:{port}", f"{path}?query={quote(lookup)}",
                                           concurrencies, duration))
@@ -215,6 +261,8 @@ def measure_size(run: SizeRun, snapshot: Path, args, env: dict[str, str], logs: 
         stack.callback(server.stop)
         ours.startup_s = started(server, 300)
         over_http(ours, server.port, "/sparql", queries, args.repeat, args.warmup, args.timeout)
+        pages(ours, server.port, page_resources(snapshot), Snapshot.open(snapshot).manifest["base_iri"],
+              args.repeat, args.warmup, args.timeout)
         ours.rss_mb = process_group_rss_mb(server.process.pid)
         throughput(ours, server.port, "/sparql", lookup, args.concurrency, args.duration)
         server.stop()
@@ -291,7 +339,7 @@ def render(runs: list[SizeRun], args, info: dict, libs: dict) -> str:
         out.append(f"| {_size(run.triples)} | {quads} | " + " | ".join(stages) +
                    f" | {run.build_s:.1f} | {peak:,.0f} MB |")
     out += ["", "**Serving**: start-up until the first answer, and resident memory of the whole process group "
-            "after the latency runs (Virtuoso's start-up includes loading the quads and building its union graph; "
+            "after the latency runs and, for ours, the linked-data pages (Virtuoso's start-up includes loading the quads and building its union graph; "
             "rdflib-endpoint's includes parsing them):", "",
             "| triples | " + " | ".join(f"{n} start-up | {n} memory" for n in ("ours", *args.peers)) + " |",
             "|--:|" + "--:|--:|" * (1 + len(args.peers))]
@@ -314,6 +362,11 @@ def render(runs: list[SizeRun], args, info: dict, libs: dict) -> str:
             cells = [f"{_ms(s)} ({_ms(s, 'p95')})" for s in sides.values()]
             ratios = [ratio(med['ours'], med['bare store'])] + [ratio(med[peer], med['ours']) for peer in args.peers]
             out.append(f"| {query} | {bare.rows} | " + " | ".join(cells + ratios) + " |")
+    out += ["", f"**Linked-data pages** of ours (the peers have none), median (p95) in ms over {args.repeat} "
+            "requests, one at a time:", "", "| triples | page | median (p95) |", "|--:|---|--:|"]
+    for run in served:
+        for page, side in run.endpoints["ours"].pages.items():
+            out.append(f"| {_size(run.triples)} | {page} | {_ms(side)} ({_ms(side, 'p95')}) |")
     out += ["", f"**Throughput** of the simple lookup (wrk, {args.duration:g} s per run after a 2 s warm-up), "
             "requests per second:", "",
             "| triples | concurrency | " + " | ".join(["ours", *args.peers, *(f"ours / {peer}" for peer in args.peers)]) + " |",
@@ -391,7 +444,9 @@ def _as_json(run: SizeRun) -> dict:
         "endpoints": {n: {"startup_s": e.startup_s, "rss_mb": e.rss_mb,
                           "latency_ms": {q: {"median": s.median, "p95": s.p95, "rows": s.rows, "error": s.error}
                                          for q, s in e.latency.items()},
-                          "throughput_rps": {c: load.rps for c, load in e.throughput.items()}}
+                          "throughput_rps": {c: load.rps for c, load in e.throughput.items()},
+                          "pages_ms": {page: {"median": s.median, "p95": s.p95, "error": s.error}
+                                       for page, s in e.pages.items()}}
                       for n, e in run.endpoints.items()},
         "disagreements": run.disagreements, "failure": run.failure,
     }
