@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shlex
 import subprocess
+import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -68,6 +70,12 @@ def machine_markdown(info: dict[str, str], libs: dict[str, str]) -> str:
         f"- Python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in libs.items()),
     ]
     return "\n".join(lines)
+
+
+def command_line(script: str, argv: list[str] | None) -> str:
+    """How to run ``script`` again as it was run (``argv``: main()'s own, or None for the real command line)."""
+    args = sys.argv[1:] if argv is None else argv
+    return f"python benchmarks/{script}" + (" " + shlex.join(args) if args else "")
 
 
 def write_section(name: str, body: str, path: Path = BENCHMARKS_MD) -> None:

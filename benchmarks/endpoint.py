@@ -30,7 +30,6 @@ import json
 import math
 import os
 import re
-import shlex
 import shutil
 import signal
 import socket
@@ -45,7 +44,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BENCHMARKS_MD, ROOT, machine, machine_markdown, versions, write_section  # noqa: E402
+from _common import BENCHMARKS_MD, ROOT, command_line, machine, machine_markdown, versions, write_section  # noqa: E402
 from kg.config import Settings  # noqa: E402  (its defaults are the ones `kg serve` uses)
 
 SECTION = "endpoint-comparison"
@@ -497,8 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the raw timings here")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
-    args.command_line = "python benchmarks/endpoint.py" + ("" if argv is None and len(sys.argv) == 1 else
-                                                           " " + shlex.join(sys.argv[1:] if argv is None else argv))
+    args.command_line = command_line("endpoint.py", argv)
 
     snapshot = args.snapshot.resolve()
     dataset = snapshot / "dataset.nq"

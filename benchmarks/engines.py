@@ -15,7 +15,6 @@ of BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, machine_markdown, versions, write_section  # noqa: E402
+from _common import command_line, machine, machine_markdown, versions, write_section  # noqa: E402
 
 from kg.build import Pipeline  # noqa: E402
 from kg.config import load_settings  # noqa: E402
@@ -104,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="5000,20000", help="comma-separated triple counts")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
-    command = "python benchmarks/engines.py" + ("" if argv is None and len(sys.argv) == 1 else
-                                                " " + shlex.join(sys.argv[1:] if argv is None else argv))
+    command = command_line("engines.py", argv)
     info = machine()
     with tempfile.TemporaryDirectory() as tmp:
         rows = [measure(int(size), Path(tmp) / f"n{size}") for size in args.sizes.split(",") if size]

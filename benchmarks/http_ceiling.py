@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, machine_markdown, ratio, versions, write_section  # noqa: E402
+from _common import ROOT, command_line, machine, machine_markdown, ratio, versions, write_section  # noqa: E402
 from endpoint import LOOKUP, Load, Server, free_port, ours_server, rdflib_server, wrk_series  # noqa: E402
 
 from kg.config import Settings  # noqa: E402  (its defaults are the ones `kg serve` uses)
@@ -80,8 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snapshot", type=Path, default=ROOT / "build" / "current", help="what ours and rdflib-endpoint serve")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
-    args.command_line = "python benchmarks/http_ceiling.py" + ("" if argv is None and len(sys.argv) == 1 else
-                                                               " " + shlex.join(sys.argv[1:] if argv is None else argv))
+    args.command_line = command_line("http_ceiling.py", argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c]
     if shutil.which("wrk") is None:
         parser.error("wrk is needed: apt-get install wrk")

@@ -31,7 +31,6 @@ import http.client
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -46,7 +45,7 @@ from urllib.parse import quote, urlparse
 import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, machine_markdown, ratio, versions, write_section  # noqa: E402
+from _common import ROOT, command_line, machine, machine_markdown, ratio, versions, write_section  # noqa: E402
 from endpoint import Client, Load, Server, Side, _timed, normalise, ours_server, rdflib_server, wrk_series  # noqa: E402
 from virtuoso import Virtuoso, answer_set  # noqa: E402
 from kg.namespaces import PREFIXES  # noqa: E402
@@ -402,8 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
-    args.command_line = "python benchmarks/scale.py" + ("" if argv is None and len(sys.argv) == 1 else
-                                                        " " + shlex.join(sys.argv[1:] if argv is None else argv))
+    args.command_line = command_line("scale.py", argv)
     args.peers = [p for p in args.peers.split(",") if p]
     if unknown := set(args.peers) - set(PEERS):
         parser.error(f"unknown peers: {', '.join(sorted(unknown))}")
