@@ -125,3 +125,17 @@ def test_a_snapshot_an_older_kg_wrote_is_rebuilt_not_misread(project, capsys):
     assert main(["--root", str(project.root), "query", "ASK { ?s ?p ?o }"]) == 0
     assert "older version of kg" in capsys.readouterr().err
     assert Snapshot.open(project.current_snapshot).path != old.path
+
+
+def test_a_syntax_error_found_while_the_store_loads_leaves_the_last_good_snapshot_alone(project):
+    """The snapshot's store starts loading while the sources parse: a syntax error in the last file read
+    stops that load and removes its staging folder; `current` still points at the last good build."""
+    from kg.load import TurtleSyntaxError
+
+    good, _ = build(project)
+    last = sorted(project.data_dir.glob("*.ttl"))[-1]
+    last.write_text(last.read_text(encoding="utf-8") + "\nthis is not turtle .\n", encoding="utf-8")
+    with pytest.raises(TurtleSyntaxError, match=last.name):
+        build(project)
+    assert Snapshot.open(project.current_snapshot).path == good.path
+    assert [p.name for p in project.build_dir.iterdir() if p.name.startswith(".")] == []
