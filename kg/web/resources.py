@@ -35,8 +35,9 @@ from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kg.competency import questions
-from kg.describe import (DATED_KINDS, FORMAT_NAMES, MAIN_CLASSES, RDF_SUFFIXES, Catalogue, Describer, href,
-                         iter_formats, local_path, page_model, sparql_link)
+from kg.catalogue import DATED_KINDS, MAIN_CLASSES, Catalogue
+from kg.describe import FORMAT_NAMES, RDF_SUFFIXES, Describer
+from kg.pages import href, iter_formats, local_path, page_model, sparql_link
 from kg.namespaces import IC
 from kg.store import GraphStore
 from kg.web.cache import once

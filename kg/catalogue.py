@@ -1,0 +1,173 @@
+"""Every entity of the snapshot with its label, types, dates and places: for the indexes, search and "did you mean".
+
+Read from the store once per snapshot (:class:`Catalogue`), with the same label rules as descriptions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from kg.describe import RDFS, event_range, fallback_label, fold, natural, pick_label
+from kg.store import GraphStore, Scope
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue: every entity with its label, for indexes, search and "did you mean"
+# ---------------------------------------------------------------------------------------------
+
+#: Main classes the home page counts (instances after reasoning), with the index that lists them.
+MAIN_CLASSES = (("City", "city"), ("Country", "country"), ("Organisation", "organisation"), ("Partnership", "partnership"),
+                ("Project", "project"), ("Initiative", "initiative"), ("Person", "person"), ("Event", "event"),
+                ("Work", "work"), ("NewsItem", "news"), ("SourceDocument", "source"), ("Theme", "theme"),
+                ("Membership", "membership"), ("Post", "post"))
+#: Kinds whose index is a single table in date order rather than sections by class.
+DATED_KINDS = {"event", "news"}
+
+
+@dataclass
+class Entry:
+    iri: str
+    kind: str
+    slug: str
+    label: str
+    names: list[str] = field(default_factory=list)  # label, alternative labels, names: what search matches
+    types: list[str] = field(default_factory=list)  # asserted ic: classes
+    start: ox.Literal | None = None
+    end: ox.Literal | None = None
+    places: list[tuple[str, str]] = field(default_factory=list)  # (IRI, label) of ic:location
+
+    @property
+    def when(self) -> str:
+        return event_range(self.start, self.end)
+
+    @property
+    def sort_date(self) -> str:
+        return self.start.value if self.start is not None else (self.end.value if self.end is not None else "")
+
+
+class Catalogue:
+    """Every typed entity under ``<base>id/``, read once per snapshot (a few hundred rows)."""
+
+    def __init__(self, store: GraphStore, base: str) -> None:
+        self.base = base
+        prefix = base + "id/"
+        within = f'FILTER(STRSTARTS(STR(?s), "{prefix}"))'
+        entries: dict[str, Entry] = {}
+        for row in store.query(f"SELECT DISTINCT ?s WHERE {{ ?s a ?t {within} }}"):
+            iri = row["s"].value
+            kind, _, slug = iri[len(prefix):].partition("/")
+            entries[iri] = Entry(iri, kind, slug, fallback_label(iri))
+        self.class_labels: dict[str, str] = {}
+        found: dict[str, list[ox.Literal]] = defaultdict(list)
+        for row in store.query("SELECT ?c ?l WHERE { GRAPH graph:ontology { ?c rdfs:label ?l } }"):
+            found[row["c"].value].append(row["l"])
+        self.class_labels = {c: pick_label(ls) or fallback_label(c) for c, ls in found.items()}
+        labels: dict[str, list[ox.Literal]] = defaultdict(list)
+        for row in store.query(f"SELECT ?s ?p ?l WHERE {{ VALUES ?p {{ rdfs:label skos:altLabel ic:name }} ?s ?p ?l {within} }}",
+                               Scope.ASSERTED):
+            entry = entries.get(row["s"].value)
+            if entry is None:
+                continue
+            if row["p"].value == RDFS + "label":
+                labels[entry.iri].append(row["l"])
+            if row["l"].value not in entry.names:
+                entry.names.append(row["l"].value)
+        for iri, literals in labels.items():
+            entries[iri].label = pick_label(literals) or entries[iri].label
+        for row in store.query(f"SELECT DISTINCT ?s ?t WHERE {{ ?s a ?t {within} FILTER(STRSTARTS(STR(?t), STR(ic:))) }}",
+                               Scope.ASSERTED):
+            if row["s"].value in entries:
+                entries[row["s"].value].types.append(row["t"].value)
+        for row in store.query(f"SELECT ?s ?p ?d WHERE {{ VALUES ?p {{ ic:startDate ic:endDate }} ?s ?p ?d {within} }}",
+                               Scope.ASSERTED):
+            entry = entries.get(row["s"].value)
+            if entry is not None:
+                attr = "start" if row["p"].value.endswith("startDate") else "end"
+                current = getattr(entry, attr)
+                if current is None or row["d"].value < current.value:
+                    setattr(entry, attr, row["d"])
+        for row in store.query(f"SELECT DISTINCT ?s ?place WHERE {{ ?s ic:location ?place {within} }}", Scope.ASSERTED):
+            entry = entries.get(row["s"].value)
+            place = entries.get(row["place"].value)
+            if entry is not None:
+                entry.places.append((row["place"].value, place.label if place else fallback_label(row["place"].value)))
+        for entry in entries.values():
+            entry.types.sort(key=lambda t: self.class_labels.get(t, t))
+            if entry.label not in entry.names:
+                entry.names.insert(0, entry.label)
+        self.entries = entries
+        self.class_counts: dict[str, int] = {}
+        values = " ".join(f"ic:{c}" for c, _ in MAIN_CLASSES)
+        for row in store.query(f"SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE {{ VALUES ?t {{ {values} }} ?s a ?t {within} }} GROUP BY ?t"):
+            self.class_counts[row["t"].value] = int(row["n"].value)
+
+    # -- indexes ------------------------------------------------------------------------------
+
+    def kinds(self) -> dict[str, list[Entry]]:
+        """Entities by the kind in their IRI (``id/<kind>/…``), each list sorted for its index page."""
+        out: dict[str, list[Entry]] = defaultdict(list)
+        for entry in self.entries.values():
+            out[entry.kind].append(entry)
+        for kind, entries in out.items():
+            if kind in DATED_KINDS:
+                entries.sort(key=lambda e: (e.sort_date == "", e.sort_date, natural(e.label)))
+            else:
+                entries.sort(key=lambda e: (natural(e.label), e.iri))
+        return dict(sorted(out.items()))
+
+    def type_label(self, entry: Entry) -> str:
+        return ", ".join(self.class_labels.get(t, fallback_label(t)) for t in entry.types) or "—"
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search(self, text: str, limit: int = 50) -> list[Entry]:
+        """Entities whose label, alternative label or name matches ``text`` (case and accents ignored), best first."""
+        query = fold(text).strip()
+        words = query.split()
+        if not words:
+            return []
+        scored = []
+        for entry in self.entries.values():
+            best = None
+            for name in entry.names:
+                folded = fold(name)
+                if folded == query:
+                    score = 0
+                elif folded.startswith(query):
+                    score = 1
+                elif any(w.startswith(query) for w in folded.split()):
+                    score = 2
+                elif query in folded:
+                    score = 3
+                elif all(w in folded for w in words):
+                    score = 4
+                else:
+                    continue
+                best = score if best is None else min(best, score)
+            if best is not None:
+                scored.append((best, len(entry.label), entry.label.casefold(), entry.iri, entry))
+        scored.sort(key=lambda s: s[:4])
+        return [s[-1] for s in scored[:limit]]
+
+    def nearest(self, text: str, kind: str | None = None, limit: int = 8) -> list[Entry]:
+        """The entities whose label or slug is closest to ``text`` (for "did you mean" on a 404)."""
+        from difflib import SequenceMatcher
+
+        query = fold(text.replace("-", " ").replace("_", " ")).strip()
+        if not query:
+            return []
+        scored = []
+        for entry in self.entries.values():
+            candidates = [fold(n) for n in entry.names] + [entry.slug.replace("-", " ")]
+            ratio = max(SequenceMatcher(None, query, c).ratio() for c in candidates)
+            if any(query in c or (len(c) > 3 and c in query) for c in candidates):
+                ratio = max(ratio, 0.8)
+            if kind and entry.kind == kind:
+                ratio += 0.05
+            if ratio >= 0.55:
+                scored.append((-ratio, entry.label.casefold(), entry))
+        scored.sort(key=lambda s: s[:2])
+        return [s[-1] for s in scored[:limit]]
+

@@ -1,0 +1,335 @@
+"""A description as people see it: the model the resource page template renders, and the links it uses.
+
+Built from a :class:`kg.describe.Description`; nothing here queries the store. The page also embeds
+the description as JSON-LD with schema.org as its vocabulary, for search engines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Iterable, Iterator
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from kg.describe import (DATE_PROPERTIES, FORMAT_NAMES, IC, RDF, RDF_LANGSTRING, RDF_SUFFIXES, RDF_TYPE, RDFS,
+                         RDFS_LABEL, SCHEMA, SCHEMA_NAME, SKOS, TERM_LABELS, XSD, XSD_STRING, Description, GraphInfo,
+                         Linked, NaryRow, curie, event_range, fallback_label, format_date, format_range, natural,
+                         to_jsonld)
+
+# ---------------------------------------------------------------------------------------------
+# Links for pages
+# ---------------------------------------------------------------------------------------------
+
+def local_path(iri: str, base: str) -> str | None:
+    """The route on our server for one of our IRIs (the path after the persistent base), else None."""
+    if iri.startswith(base) and len(iri) > len(base):
+        return "/" + quote(iri[len(base):], safe="/-._~")
+    return None
+
+
+def href(iri: str, base: str) -> str:
+    """Where a link to ``iri`` goes: our route for our IRIs, the IRI itself otherwise."""
+    return local_path(iri, base) or iri
+
+
+def sparql_link(query: str) -> str:
+    return "/sparql?query=" + quote(query, safe="")
+
+
+def describe_query(iri: str) -> str:
+    return f"DESCRIBE <{iri}>"
+
+
+def inbound_query(iri: str) -> str:
+    return f"SELECT ?subject ?property WHERE {{\n  ?subject ?property <{iri}> .\n}}\nORDER BY ?property ?subject"
+
+
+def iter_formats() -> Iterator[tuple[str, str, str]]:
+    """(suffix, name, media type) of every representation of a resource."""
+    yield "html", FORMAT_NAMES["html"], "text/html"
+    for suffix, (media_type, _) in RDF_SUFFIXES.items():
+        yield suffix, FORMAT_NAMES[suffix], media_type
+
+
+# ---------------------------------------------------------------------------------------------
+# The page model: what the resource template shows
+# ---------------------------------------------------------------------------------------------
+
+#: Properties shown first, in this order; the others follow by label, ic:source last.
+PROPERTY_ORDER = [RDF + "type", RDFS + "label", SKOS + "altLabel", *(IC + p for p in (
+    "name", "title", "acronymExpansion", "startDate", "endDate", "during", "asOf", "attestedAt", "datePublished",
+    "launchDate", "location", "venue", "host", "organiser", "subEventOf", "inSeries", "member", "heldBy",
+    "organisation", "postIn", "role", "country", "region", "unitOf", "ledBy", "fundedBy", "theme"))]
+LAST_PROPERTIES = [IC + "source"]
+
+#: How a page titles the resources that link to it through a property ("mentioned by").
+INVERSE_HEADINGS = {IC + k: v for k, v in {
+    "location": "Located here", "venue": "Events at this venue", "host": "Hosted", "visitor": "Visits made",
+    "participant": "Took part in", "speaker": "Spoke at", "presenter": "Presented", "presenterOrganisation": "Presentations",
+    "organiser": "Organised", "member": "Memberships", "heldBy": "Posts held", "organisation": "Members",
+    "postIn": "Posts", "subEventOf": "Sub-events", "hasSubEvent": "Part of", "inSeries": "Events in this series",
+    "fundedBy": "Funds", "funder": "Funding statements naming it as funder", "fundedProject": "Funding statements",
+    "ledBy": "Leads", "theme": "On this theme", "crossCuttingTheme": "With this cross-cutting theme",
+    "source": "Resources this source states facts about", "country": "Places in this country", "city": "Linked to this city",
+    "unitOf": "Units", "role": "Memberships and posts with this role", "about": "Works about this",
+    "reportsOn": "News about this", "contributesTo": "Contributors", "publishedIn": "Published in it",
+    "presentedAt": "Presentations given here", "graphSource": "Named graphs of this source", "publisher": "Published",
+    "author": "Authored", "countOf": "Stated counts", "countKind": "Counts of this kind", "qualifier": "Counts with this qualifier",
+    "objectiveOf": "Objectives", "attestedAt": "Attested at this event", "launchedAt": "Launched here",
+    "launchedBy": "Launched", "launchPlace": "Launched here", "meetingOf": "Meetings", "method": "Using this method",
+    "partOfProgramme": "Part of this programme", "partOfWebsite": "Pages of this website", "pageKind": "Pages of this kind",
+    "graphKind": "Graphs of this kind", "regarding": "Regarding this", "beneficiary": "Benefited", "endorsedBy": "Endorsed",
+    "foundedBy": "Founded", "project": "Events of this project", "inFrameworkOf": "In its framework",
+    "implements": "Implemented by", "guidedBy": "Guiding", "developedThrough": "Developed through it",
+    "contactPerson": "Contact person for", "complementedBy": "Complemented", "reconfirmedBy": "Reconfirmed",
+    "plansToAdopt": "Planned to be adopted by", "holds": "Holder",
+}.items()} | {SKOS + "inScheme": "Concepts in this scheme", SKOS + "broader": "Narrower concepts",
+              SKOS + "narrower": "Broader concepts", SKOS + "hasTopConcept": "Scheme"}
+NARY_PROPERTIES = {IC + "member", IC + "heldBy", IC + "organisation", IC + "postIn"}
+HTML_DATE_TYPES = (XSD + "date", XSD + "gYearMonth", XSD + "gYear")
+
+
+class PageBuilder:
+    """Turns a :class:`Description` into the plain dictionaries and lists the resource template reads."""
+
+    def __init__(self, description: Description, base: str) -> None:
+        self.d = description
+        self.base = base
+
+    # -- single values ------------------------------------------------------------------------
+
+    def sources(self, graphs: Iterable[str]) -> list[GraphInfo]:
+        infos = [self.d.graphs.get(g) or GraphInfo(g, fallback_label(g), fallback_label(g)) for g in dict.fromkeys(graphs)]
+        return sorted((i for i in infos if not i.inferred), key=lambda i: (i.source is None, i.short))
+
+    def link(self, iri: str, graphs: Iterable[str] = (), with_when: bool = True) -> dict:
+        linked = self.d.linked.get(iri)
+        label = linked.label if linked else (curie(iri) if curie(iri) != iri else fallback_label(iri))
+        when = self.when_of(linked) if (linked and with_when) else ""
+        graphs = list(graphs)
+        return {"kind": "iri", "text": label, "href": href(iri, self.base), "iri": iri, "title": curie(iri),
+                "note": when, "local": iri.startswith(self.base), "sources": self.sources(graphs),
+                "inferred": bool(graphs) and all(self.is_inferred(g) for g in graphs)}
+
+    def is_inferred(self, graph: str) -> bool:
+        info = self.d.graphs.get(graph)
+        return bool(info and info.inferred)
+
+    def when_of(self, linked: Linked) -> str:
+        dates = linked.dates
+        if "startDate" in dates or "endDate" in dates:
+            return event_range(dates.get("startDate"), dates.get("endDate"))
+        for key in ("datePublished", "launchDate", "asOf"):
+            if key in dates:
+                return format_date(dates[key].value, dates[key].datatype.value)
+        return ""
+
+    def type_label(self, iri: str) -> str:
+        linked = self.d.linked.get(iri)
+        return linked.label if linked else fallback_label(iri)
+
+    def literal(self, lit: ox.Literal, graphs: Iterable[str], predicate: str = "") -> dict:
+        datatype = lit.datatype.value
+        graphs = list(graphs)
+        value = {"kind": "literal", "text": lit.value, "href": None, "lang": lit.language, "datetime": None,
+                 "datatype": None if datatype in (XSD_STRING, RDF_LANGSTRING) else curie(datatype),
+                 "sources": self.sources(graphs), "inferred": bool(graphs) and all(self.is_inferred(g) for g in graphs),
+                 "note": ""}
+        if datatype in HTML_DATE_TYPES or datatype == XSD + "dateTime":
+            value["text"] = format_date(lit.value, datatype)
+            value["datetime"] = lit.value
+        elif datatype == XSD + "anyURI" or (predicate == IC + "url" and lit.value.startswith(("http://", "https://"))):
+            value["href"] = lit.value
+        return value
+
+    def value(self, term: ox.Term, graphs: Iterable[str], predicate: str = "") -> dict:
+        if isinstance(term, ox.NamedNode):
+            return self.link(term.value, graphs)
+        if isinstance(term, ox.Literal):
+            return self.literal(term, graphs, predicate)
+        facts = self.d.blank.get(term, {})  # a blank node: show its own facts inline
+        nested = [{"property": self.prop(p.value), "value": self.value(o, g, p.value)} for (p, o), g in
+                  sorted(facts.items(), key=lambda item: self.property_key(item[0][0].value))
+                  if not (p.value == RDF + "type" and all(self.is_inferred(x) for x in g))]
+        graphs = list(graphs)
+        return {"kind": "bnode", "text": self.period_text(facts) or "(a node without a name)", "href": None,
+                "nested": nested, "sources": self.sources(graphs), "note": "",
+                "inferred": bool(graphs) and all(self.is_inferred(g) for g in graphs)}
+
+    @staticmethod
+    def period_text(facts: dict[tuple[ox.NamedNode, ox.Term], list[str]]) -> str:
+        start = next((o for (p, o) in facts if p.value == IC + "startDate" and isinstance(o, ox.Literal)), None)
+        end = next((o for (p, o) in facts if p.value == IC + "endDate" and isinstance(o, ox.Literal)), None)
+        return format_range(start, end)
+
+    def prop(self, iri: str) -> dict:
+        linked = self.d.linked.get(iri)
+        label = linked.label if linked else TERM_LABELS.get(iri, curie(iri))
+        return {"label": label, "href": href(iri, self.base), "curie": curie(iri), "iri": iri}
+
+    def property_key(self, iri: str) -> tuple:
+        if iri in PROPERTY_ORDER:
+            return (0, PROPERTY_ORDER.index(iri), "")
+        if iri in LAST_PROPERTIES:
+            return (2, LAST_PROPERTIES.index(iri), "")
+        return (1, 0, self.prop(iri)["label"].casefold())
+
+    # -- sections -----------------------------------------------------------------------------
+
+    def rows(self) -> list[dict]:
+        """The properties table: asserted properties first, then those with inferred values only."""
+        by_property: dict[str, list[tuple[ox.Term, list[str]]]] = defaultdict(list)
+        for (p, o), graphs in self.d.own.items():
+            by_property[p.value].append((o, graphs))
+        rows = []
+        for iri, values in by_property.items():
+            shown = [self.value(o, g, iri) for o, g in values]
+            shown.sort(key=lambda v: (v["inferred"], natural(v["text"])))
+            rows.append({"property": self.prop(iri), "values": shown, "inferred": all(v["inferred"] for v in shown)})
+        rows.sort(key=lambda r: (r["inferred"], self.property_key(r["property"]["iri"])))
+        return rows
+
+    def when(self) -> str:
+        dates = {k: self.d.values(IC + k) for k in DATE_PROPERTIES}
+        start = next((v for v in dates["startDate"] if isinstance(v, ox.Literal)), None)
+        end = next((v for v in dates["endDate"] if isinstance(v, ox.Literal)), None)
+        if start is not None or end is not None:
+            is_event = any(o.value == IC + "Event" for o in self.d.values(RDF + "type", asserted_only=False))
+            return event_range(start, end) if is_event else format_range(start, end)
+        periods = [self.period_text(self.d.blank.get(b, {})) for b in self.d.values(IC + "during") if isinstance(b, ox.BlankNode)]
+        if any(periods):
+            return "; ".join(p for p in periods if p)
+        for key, prefix in (("asOf", "as of "), ("datePublished", "published "), ("launchDate", "launched ")):
+            literals = [v for v in dates[key] if isinstance(v, ox.Literal)]
+            if literals:
+                return prefix + ", ".join(format_date(v.value, v.datatype.value) for v in literals)
+        return ""
+
+    def key_facts(self) -> list[dict]:
+        facts: list[dict] = []
+        when = self.when()
+        if when:
+            facts.append({"heading": "When", "text": when, "values": []})
+        groups = [("Where", ["location", "venue", "launchPlace"]), ("At", ["attestedAt"]),
+                  ("Part of", ["subEventOf", "inSeries", "unitOf", "partOfProgramme", "partOfWebsite"]),
+                  ("Member", ["member"]), ("Held by", ["heldBy"]), ("Organisation", ["organisation", "postIn"]),
+                  ("Role", ["role"]), ("Hosts", ["host"]), ("Organisers", ["organiser"]), ("Led by", ["ledBy"]),
+                  ("Funded by", ["fundedBy"]), ("Country", ["country"])]
+        if self.d.collective_funders:  # "projects A–D were funded by X and Y": kept as stated, not split
+            groups.append(("Funded, with other projects, by", []))
+        for heading, properties in groups:
+            iris = [o.value for p in properties for o in self.d.values(IC + p) if isinstance(o, ox.NamedNode)]
+            if not properties:
+                iris = list(self.d.collective_funders)
+            if iris:
+                facts.append({"heading": heading, "text": "", "values": [self.link(i, with_when=False) for i in dict.fromkeys(iris)]})
+        return facts
+
+    def nary(self, rows: list[NaryRow], member_side: bool) -> list[dict]:
+        out = []
+        for row in rows:
+            others = row.organisation if member_side else row.member
+            dates = [format_date(a.value, a.datatype.value) for a in row.as_of]
+            when = format_range(row.start, row.end) or (("as of " + ", ".join(dates)) if dates else "")
+            attested = [self.link(a) for a in row.attested_at]
+            key = (row.start.value if row.start else "") or (row.as_of[0].value if row.as_of else "") or next(
+                (self.d.linked[a].dates.get("startDate").value for a in row.attested_at  # type: ignore[union-attr]
+                 if a in self.d.linked and "startDate" in self.d.linked[a].dates), "")
+            out.append({"node": self.link(row.node, with_when=False), "kind": self.type_label(row.kind),
+                        "others": [self.link(o, with_when=False) for o in others],
+                        "roles": [self.link(r, with_when=False) for r in row.role],
+                        "when": when, "attested": attested, "sort": key or "9999"})
+        out.sort(key=lambda r: (r["sort"], r["others"][0]["text"].casefold() if r["others"] else "", r["node"]["text"]))
+        return out
+
+    def inbound(self, shown_in_nary: set[str]) -> list[dict]:
+        groups: dict[str, list[dict]] = defaultdict(list)
+        for (s, p), graphs in self.d.inbound.items():
+            if p.value in NARY_PROPERTIES and s.value in shown_in_nary:
+                continue
+            item = self.link(s.value, graphs)
+            linked = self.d.linked.get(s.value)
+            item["type"] = ", ".join(self.type_label(t) for t in linked.types if t.startswith(IC)) if linked else ""
+            item["sort"] = (self.start_of(linked) or "9999", natural(item["text"]))
+            groups[p.value].append(item)
+        out = []
+        for p, items in groups.items():
+            items.sort(key=lambda i: i["sort"])
+            prop = self.prop(p)
+            heading = INVERSE_HEADINGS.get(p) or f"Linked here as “{prop['label']}”"
+            out.append({"heading": heading, "property": prop, "items": items, "id": "in-" + curie(p).replace(":", "-")})
+        out.sort(key=lambda g: (g["property"]["iri"] == IC + "source", g["heading"].casefold()))
+        return out
+
+    @staticmethod
+    def start_of(linked: Linked | None) -> str:
+        if not linked:
+            return ""
+        for key in ("startDate", "datePublished", "launchDate", "asOf"):
+            if key in linked.dates:
+                return linked.dates[key].value
+        return ""
+
+    def source_list(self) -> list[dict]:
+        counts: dict[str, int] = defaultdict(int)
+        for graphs in self.d.own.values():
+            for g in set(graphs):
+                counts[g] += 1
+        for facts in self.d.blank.values():
+            for graphs in facts.values():
+                for g in set(graphs):
+                    counts[g] += 1
+        out = []
+        for g, n in counts.items():
+            info = self.d.graphs.get(g) or GraphInfo(g, fallback_label(g), fallback_label(g))
+            out.append({"info": info, "facts": n, "graph_href": href(g, self.base),
+                        "source_href": href(info.source, self.base) if info.source else None})
+        out.sort(key=lambda s: (s["info"].inferred, s["info"].source is None, s["info"].short))
+        return out
+
+    def build(self) -> dict:
+        d = self.d
+        path = local_path(d.iri, self.base) or d.iri
+        types = [self.link(t.value, g, with_when=False) for (p, t), g in d.own.items()
+                 if p == RDF_TYPE and isinstance(t, ox.NamedNode) and not all(self.is_inferred(x) for x in g)]
+        types.sort(key=lambda t: t["text"])
+        alt = sorted({o.value for o in d.values(SKOS + "altLabel") if isinstance(o, ox.Literal)})
+        shown_in_nary = {r.node for r in d.nary_as_member + d.nary_as_organisation}
+        inbound = self.inbound(shown_in_nary)
+        return {
+            "iri": d.iri, "curie": curie(d.iri), "path": path, "label": d.label(), "types": types, "alt_labels": alt,
+            "key_facts": self.key_facts(), "rows": self.rows(),
+            "as_member": self.nary(d.nary_as_member, member_side=True),
+            "as_organisation": self.nary(d.nary_as_organisation, member_side=False),
+            "inbound": inbound, "inbound_shown": len(d.inbound), "inbound_total": d.inbound_total,
+            "inbound_inferred": d.inbound_inferred, "inbound_query": sparql_link(inbound_query(d.iri)),
+            "sources": self.source_list(),
+            "formats": [{"suffix": s, "name": n, "media_type": m, "href": f"{path}.{s}"} for s, n, m in iter_formats()],
+            "describe_query": sparql_link(describe_query(d.iri)),
+            "jsonld": embedded_jsonld(d),
+        }
+
+
+def page_model(description: Description, base: str) -> dict:
+    """Everything the resource template shows, as plain data."""
+    return PageBuilder(description, base).build()
+
+
+
+def embedded_jsonld(description: Description) -> str:
+    """The JSON-LD a page embeds for schema.org consumers: the description with schema.org as the vocabulary.
+
+    Besides the description's triples it gives the resource and every labelled node a ``name``
+    (schema:name) from its rdfs:label, since schema.org consumers read names there. Safe inside
+    ``<script>``: every ``<`` is escaped.
+    """
+    triples = set(description.triples())
+    for triple in list(triples):
+        if triple.predicate == RDFS_LABEL:
+            triples.add(ox.Triple(triple.subject, SCHEMA_NAME, triple.object))
+    document = to_jsonld(sorted(triples, key=str), description.iri, vocab=SCHEMA)
+    text = json.dumps(document, ensure_ascii=False, indent=1)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
