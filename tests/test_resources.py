@@ -530,3 +530,27 @@ def test_a_hub_lists_its_first_inbound_links_by_property_then_subject_and_counts
         if (s, p) in description.inbound:
             names = sorted(g.value for g in ([graph("a"), graph("b")] if i % 7 == 0 else [graph("a" if i % 2 else "b")]))
             assert sorted(description.inbound[(s, p)]) == names
+
+
+@pytest.mark.parametrize("text, kind", [("helsinky", "city"), ("integrating cities conference", None),
+                                        ("eurocitys", "organisation"), ("mentoring", None), ("zzqx", None)])
+def test_did_you_mean_skips_no_name_that_a_full_comparison_would_keep(store, text: str, kind: str | None) -> None:
+    """The 404's "did you mean" prunes names by difflib's quick upper bounds; it must answer exactly as
+    comparing every name in full does."""
+    from difflib import SequenceMatcher
+
+    from kg.catalogue import Catalogue
+    from kg.describe import fold
+
+    catalogue = Catalogue(store, BASE_IRI)
+    query = fold(text.replace("-", " ").replace("_", " ")).strip()
+    scored = []
+    for entry in catalogue.entries.values():
+        names = [fold(n) for n in entry.names] + [entry.slug.replace("-", " ")]
+        ratio = max(SequenceMatcher(None, query, n).ratio() for n in names)
+        if any(query in n or (len(n) > 3 and n in query) for n in names):
+            ratio = max(ratio, 0.8)
+        ratio += 0.05 if kind and entry.kind == kind else 0
+        if ratio >= 0.55:
+            scored.append((-ratio, entry.label.casefold(), entry.iri))
+    assert [e.iri for e in catalogue.nearest(text, kind)] == [iri for *_, iri in sorted(scored)[:8]]
