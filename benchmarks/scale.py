@@ -184,8 +184,8 @@ PAGE_FORMATS = {"HTML": "text/html", "Turtle": "text/turtle"}
 
 
 def page_resources(snapshot: Path) -> dict[str, str]:
-    """The resources whose pages are timed, by what they are: a city (the first by IRI), and the most
-    linked-to resource, whose page has to pick its first links out of the most."""
+    """The paths of the pages timed, by what they show: a city (the first by IRI), and the most linked-to
+    resource, whose page has to pick its first links out of the most."""
     opened = Snapshot.open(snapshot)
     store = ox.Store.read_only(str(opened.store_dir))
     ids = opened.manifest["base_iri"] + "id/"
@@ -193,19 +193,20 @@ def page_resources(snapshot: Path) -> dict[str, str]:
     hub = next(iter(store.query(
         f'SELECT ?o (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?o), "{ids}")) }} '
         "GROUP BY ?o ORDER BY DESC(?n) ?o LIMIT 1")))
-    return {"a city": city.value, f"most linked ({int(hub['n'].value):,} links)": hub["o"].value}
+    base = opened.manifest["base_iri"]
+    return {"a city": "/" + city.value[len(base):],
+            f"most linked ({int(hub['n'].value):,} links)": "/" + hub["o"].value[len(base):]}
 
 
-def pages(endpoint: Endpoint, port: int, resources: dict[str, str], base_iri: str, repeat: int, warmup: int,
-          timeout: float) -> None:
+def pages(endpoint: Endpoint, port: int, resources: dict[str, str], repeat: int, warmup: int, timeout: float) -> None:
     """Latency of each resource's page in each of :data:`PAGE_FORMATS`, one request at a time."""
     client = Client(port)
-    for what, iri in resources.items():
+    for what, path in resources.items():
         for fmt, accept in PAGE_FORMATS.items():
             side = endpoint.pages[f"{what} as {fmt}"] = Side()
             for i in range(warmup + repeat):
                 try:
-                    status, _, seconds = client.fetch("/" + iri[len(base_iri):], accept, timeout)
+                    status, _, seconds = client.fetch(path, accept, timeout)
                 except (OSError, http.client.HTTPException) as error:
                     client.close()
                     side.error = f"{type(error).__name__}: {error}"
@@ -260,8 +261,7 @@ def measure_size(run: SizeRun, snapshot: Path, args, env: dict[str, str], logs: 
         stack.callback(server.stop)
         ours.startup_s = started(server, 300)
         over_http(ours, server.port, "/sparql", queries, args.repeat, args.warmup, args.timeout)
-        pages(ours, server.port, page_resources(snapshot), Snapshot.open(snapshot).manifest["base_iri"],
-              args.repeat, args.warmup, args.timeout)
+        pages(ours, server.port, page_resources(snapshot), args.repeat, args.warmup, args.timeout)
         ours.rss_mb = process_group_rss_mb(server.process.pid)
         throughput(ours, server.port, "/sparql", lookup, args.concurrency, args.duration)
         server.stop()

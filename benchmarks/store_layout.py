@@ -32,18 +32,26 @@ from _common import ROOT, command_line  # noqa: E402
 from kg.snapshot import Snapshot  # noqa: E402
 
 
-def fresh_store(snapshot: Snapshot, folder: Path, inferred_in_default: bool) -> ox.Store:
-    """The snapshot's quads bulk-loaded at once into a new store, its default graph the asserted union
-    (the snapshot's layout) or, with ``inferred_in_default``, every triple (the layout before)."""
-    union = ox.Store()
-    union.load(path=str(snapshot.dataset_file), format=ox.RdfFormat.N_QUADS)
-    inferred = snapshot.manifest["inferred_graph"]
-    keep = "" if inferred_in_default else f"FILTER(?g != <{inferred}>)"
-    union.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {keep} }}")
+def default_graphs(snapshot: Snapshot) -> dict[str, bytes]:
+    """N-Quads of the snapshot's named graphs followed by the default graph of each layout, as N-Triples:
+    the asserted union ("two", the snapshot's layout) or every triple ("one", the layout before). The
+    inferred graph shares no triple with the asserted union, so "one" is the two appended."""
+    dataset = ox.Store()
+    dataset.load(path=str(snapshot.dataset_file), format=ox.RdfFormat.N_QUADS)
+    inferred = ox.NamedNode(snapshot.manifest["inferred_graph"])
+    dataset.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != {inferred}) }}")
+    quads = snapshot.dataset_file.read_bytes()
+    asserted = dataset.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()) or b""
+    return {"two": quads + asserted,
+            "one": quads + asserted + (dataset.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=inferred) or b"")}
+
+
+def fresh_store(folder: Path, data: bytes, compacted: bool) -> ox.Store:
+    """``data`` bulk-loaded in one call into a new store, then compacted or not."""
     store = ox.Store(str(folder))
-    store.bulk_load(input=snapshot.dataset_file.read_bytes() + union.dump(format=ox.RdfFormat.N_TRIPLES,
-                                                                           from_graph=ox.DefaultGraph()),
-                    format=ox.RdfFormat.N_QUADS, lenient=True)
+    store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS, lenient=True)
+    if compacted:
+        store.optimize()
     return store
 
 
@@ -54,7 +62,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=Path, default=ROOT / "benchmarks" / "synth_queries")
     args = parser.parse_args(argv)
     snapshot = Snapshot.open(args.snapshot)
-    two = ox.Store.read_only(str(snapshot.store_dir))
     print(f"`{command_line('store_layout.py', argv)}`, {snapshot.manifest['total_triples']:,} quads\n")
     names = ("snapshot's store", "two graphs", "two graphs, compacted", "one graph", "one graph, compacted")
     effects = {"two / one": (1, 3), "two / one, compacted": (2, 4), "compacted / not, two": (2, 1),
@@ -63,13 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|" + "--:|" * (len(names) + len(effects)))
     ratios: dict[str, list[float]] = {effect: [] for effect in effects}
     with tempfile.TemporaryDirectory() as folder:
-        two, one = fresh_store(snapshot, Path(folder) / "two", False), fresh_store(snapshot, Path(folder) / "one", True)
-        two_compacted = fresh_store(snapshot, Path(folder) / "two-compacted", False)
-        one_compacted = fresh_store(snapshot, Path(folder) / "one-compacted", True)
-        two_compacted.optimize()
-        one_compacted.optimize()
-        stores = [(ox.Store.read_only(str(snapshot.store_dir)), snapshot.union), (two, snapshot.union),
-                  (two_compacted, snapshot.union), (one, ox.DefaultGraph()), (one_compacted, ox.DefaultGraph())]
+        data = default_graphs(snapshot)
+        stores = [(ox.Store.read_only(str(snapshot.store_dir)), snapshot.union)]
+        stores += [(fresh_store(Path(folder) / f"{layout}-{compacted}", data[layout], compacted),
+                    snapshot.union if layout == "two" else ox.DefaultGraph())
+                   for layout in ("two", "one") for compacted in (False, True)]
+        del data
         for path in sorted(args.queries.glob("s*.rq")):
             text = path.read_text(encoding="utf-8")
             times: list[list[float]] = [[] for _ in stores]
@@ -93,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {path.stem} | " + " | ".join(f"{m:,.1f}" for m in medians) + " | " + " | ".join(cells) + " |",
                   flush=True)
         stores.clear()
-        del two, one, two_compacted, one_compacted
     print("| geometric mean | " + " |" * len(names) + " "
           + " | ".join(f"{statistics.geometric_mean(r):.2f}×" for r in ratios.values()) + " |")
     return 0

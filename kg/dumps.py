@@ -81,9 +81,8 @@ def write_dumps(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> d
     """Write every dump into ``staging/dumps/``; return the manifest's ``"dumps"`` entry.
 
     The triple dumps hold the union of all graphs, each triple once (``dataset``'s
-    :func:`~kg.snapshot.union_graphs`, and the snapshot's ``union.nt``, which is also the store's default
-    graph); the quad dumps hold the published named graphs (``dataset.nq``; the hidden unions the store
-    keeps for queries are left out). Every byte is written by Oxigraph's serialisers or copied from those
+    :func:`~kg.snapshot.union_graphs`, and the snapshot's ``union.nt``); the quad dumps hold the
+    published named graphs (``dataset.nq``; the store's default graph, the asserted union, is left out). Every byte is written by Oxigraph's serialisers or copied from those
     files: no triple passes through Python, and the store being loaded is not read. The files are
     written side by side (:func:`~kg.snapshot.concurrently`).
     """

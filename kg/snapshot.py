@@ -324,9 +324,10 @@ class _StoreLoad(Background):
             # not checking IRIs again saves a tenth of the load.
             with io.BufferedReader(stream, buffer_size=1 << 20) as reader:
                 store.bulk_load(input=reader, format=ox.RdfFormat.N_QUADS, lenient=True)
-            # Compacted: loaded from this stream, the store answered the synthetic competency queries in
-            # 1.25x the time (geometric mean, at 10^6 triples) of the same store compacted, which answers
-            # as fast as a store bulk-loaded in one call (benchmarks/store_layout.py). About 5 s at 10^6.
+            # Compacted (about 5 s at 10^6 triples): loaded from this stream, a 10^6 store answered the
+            # synthetic competency queries in 1.25x the time of a compacted copy (geometric mean; a one-off
+            # check, described in BENCHMARKS.md); compacted, it answers as fast as a store bulk-loaded in
+            # one call (benchmarks/store_layout.py).
             store.optimize()
             store.flush()
 
