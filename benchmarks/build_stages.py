@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from kg.build import Pipeline, Stages
+from kg.build.pipeline import Pipeline, Stages
 from kg.config import load_settings
 
 

@@ -2,8 +2,8 @@
 
     python benchmarks/engines.py [--sizes 5000,20000] [--no-write]
 
-SHACL on the asserted data: kg.shacl_sparql (the shapes compiled into SPARQL, run by Oxigraph) against
-pySHACL. OWL 2 RL: the "oxigraph" engine (kg.rules: reasonable closes the schema, the instance rules
+SHACL on the asserted data: kg.build.shacl (the shapes compiled into SPARQL, run by Oxigraph) against
+pySHACL. OWL 2 RL: the "oxigraph" engine (kg.build.owl_rl_rules: reasonable closes the schema, the instance rules
 run as SPARQL updates; timed on the build's store, as `kg build` runs it) and reasonable on the whole
 graph, against owlrl (both on the rdflib graph they need). Each pair must agree (the
 same violations, the same inferred triples) or the run stops; tests/test_shacl_fast.py and
@@ -25,11 +25,11 @@ from typing import Callable, TypeVar
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, machine, machine_markdown, versions, write_section  # noqa: E402
 
-from kg.build import Pipeline  # noqa: E402
+from kg.build.pipeline import Pipeline  # noqa: E402
+from kg.build.reason import infer  # noqa: E402
+from kg.build.shacl import validate_store  # noqa: E402
+from kg.build.validate import run_shacl  # noqa: E402
 from kg.config import load_settings  # noqa: E402
-from kg.reason import infer  # noqa: E402
-from kg.shacl_sparql import validate_store  # noqa: E402
-from kg.validate import run_shacl  # noqa: E402
 
 T = TypeVar("T")
 

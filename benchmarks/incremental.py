@@ -29,8 +29,8 @@ import pyoxigraph as ox
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, machine, machine_markdown, versions, write_section  # noqa: E402
 
+from kg.build.load import LoadedGraphs, source_files  # noqa: E402
 from kg.config import load_settings  # noqa: E402
-from kg.load import LoadedGraphs, source_files  # noqa: E402
 
 
 def kg_build(folder: Path, *flags: str) -> tuple[float, str]:

@@ -14,15 +14,15 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from kg.build import BuildFailed, Pipeline, Stages, build, up_to_date
+from kg.build.load import TurtleSyntaxError
+from kg.build.pipeline import BuildFailed, Pipeline, Stages, build, up_to_date
+from kg.build.reason import InconsistentGraph
+from kg.build.report_formats import FORMATS, to_text
 from kg.config import Settings, load_settings
-from kg.load import TurtleSyntaxError
-from kg.reason import InconsistentGraph
-from kg.report_formats import FORMATS, to_text
-from kg.results import RESULT_FORMATS, serialize
+from kg.query.results import RESULT_FORMATS, serialize
+from kg.query.stats import compute
+from kg.query.store import GraphStore, Scope
 from kg.snapshot import OutdatedSnapshot, Snapshot
-from kg.stats import compute
-from kg.store import GraphStore, Scope
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -181,7 +181,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_synth(settings: Settings, args: argparse.Namespace) -> int:
     """Write a synthetic project (data/, plus copies of ontology/, shapes/, checks/) of about --triples triples."""
-    from kg.synth import MANIFEST, SynthError, synthesize
+    from kg.dev.synth import MANIFEST, SynthError, synthesize
 
     try:
         result = synthesize(Path(args.out_dir), args.triples, seed=args.seed, violations=args.violations,
@@ -233,7 +233,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--triples", type=int, required=True, help="about how many triples to write (within a few per cent)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives byte-identical output (default 0)")
     p.add_argument("--violations", type=int, default=0, metavar="K",
-                   help="plant exactly K violations of each kind (see kg/synth.py) and list them in synth-manifest.json")
+                   help="plant exactly K violations of each kind (see kg/dev/synth.py) and list them in synth-manifest.json")
     p.add_argument("--force", action="store_true", help="replace OUT_DIR/data if it is not empty")
     p.set_defaults(command=cmd_synth)
     return parser

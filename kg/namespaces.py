@@ -12,6 +12,9 @@ SCHEMA = Namespace("https://schema.org/")
 TIME = Namespace("http://www.w3.org/2006/time#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 SH = Namespace("http://www.w3.org/ns/shacl#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 
 #: Kinds of instance IRI, ``<base>id/<kind>/<slug>``; each is also a prefix of the same name.
 INSTANCE_KINDS = (
@@ -38,3 +41,6 @@ PREFIXES: dict[str, str] = {
     **{kind: f"{BASE_IRI}id/{kind}/" for kind in INSTANCE_KINDS},
 }
 
+
+#: Prefixes of the dataset description (void.ttl): ours, and those of the vocabularies it uses.
+VOID_PREFIXES = {**PREFIXES, "dcat": str(DCAT), "foaf": str(FOAF), "spdx": str(SPDX), "sd": str(SD)}

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kg.build import Pipeline, build
+from kg.build.pipeline import Pipeline, build
 from kg.config import PROJECT_ROOT, Settings, load_settings
+from kg.query.store import GraphStore
 from kg.snapshot import Snapshot
-from kg.store import GraphStore
 
 SOURCE_FOLDERS = ("ontology", "data", "shapes", "checks", "queries")
 

@@ -6,9 +6,9 @@ import json
 
 import pyoxigraph as ox
 import pytest
-from kg.build import build, inputs_hash
+from kg.build.pipeline import build, inputs_hash
+from kg.build.reason import ENGINES
 from kg.cli import main
-from kg.reason import ENGINES
 from kg.snapshot import Snapshot
 
 
@@ -82,7 +82,7 @@ def test_manifest_is_json_with_versions(snapshot):
 
 
 def test_a_fact_stated_by_two_sources_counts_once_in_every_scope(store):
-    from kg.store import Scope
+    from kg.query.store import Scope
 
     shared = next(iter(store.query(
         "SELECT ?s ?p ?o WHERE { GRAPH ?a { ?s ?p ?o } GRAPH ?b { ?s ?p ?o } "
@@ -96,7 +96,7 @@ def test_a_fact_stated_by_two_sources_counts_once_in_every_scope(store):
 def test_every_scope_counts_each_of_its_triples_once(snapshot, store):
     """The store's default graph is the asserted union; with the inferred graph, which shares no triple
     with it, it makes the union of everything: as many triples as the Turtle dump of the union holds."""
-    from kg.store import Scope
+    from kg.query.store import Scope
 
     def count(scope: Scope) -> int:
         return int(next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", scope)))["n"].value)
@@ -111,7 +111,7 @@ def test_every_scope_counts_each_of_its_triples_once(snapshot, store):
 def test_a_snapshot_an_older_kg_wrote_is_rebuilt_not_misread(project, capsys):
     """Before store layout 2 the store's default graph held the inferred triples too: read as today's
     layout, every inferred triple would be counted twice. Such a snapshot is rebuilt, not served."""
-    from kg.build import up_to_date
+    from kg.build.pipeline import up_to_date
     from kg.snapshot import OutdatedSnapshot
 
     old, _ = build(project)
@@ -130,7 +130,7 @@ def test_a_snapshot_an_older_kg_wrote_is_rebuilt_not_misread(project, capsys):
 def test_a_syntax_error_found_while_the_store_loads_leaves_the_last_good_snapshot_alone(project):
     """The snapshot's store starts loading while the sources parse: a syntax error in the last file read
     stops that load and removes its staging folder; `current` still points at the last good build."""
-    from kg.load import TurtleSyntaxError
+    from kg.build.load import TurtleSyntaxError
 
     good, _ = build(project)
     last = sorted(project.data_dir.glob("*.ttl"))[-1]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from kg.checks import undefined_terms
-from kg.load import LoadedGraphs, new_graph
+from kg.build.checks import undefined_terms
+from kg.build.load import LoadedGraphs
 from kg.namespaces import IC
+from kg.terms import new_graph
 
 BERLIN = URIRef("https://w3id.org/integrating-cities/id/city/berlin")
 

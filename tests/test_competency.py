@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg.competency import matches, questions
 from kg.config import PROJECT_ROOT
+from kg.site.competency import matches, questions
 
 QUESTIONS = questions(PROJECT_ROOT / "queries")
 

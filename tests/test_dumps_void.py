@@ -14,12 +14,15 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.compare import to_canonical_graph
 
-from kg.build import build
+from kg.build.dumps import write_dumps
+from kg.build.pipeline import build
+from kg.build.void import write_void
+from kg.build.writer import write_snapshot
 from kg.cli import main
-from kg.load import to_rdflib
-from kg.dumps import BY_FILE, DUMP_FORMATS, DUMPS_DIR, DumpFormat, write_dumps
-from kg.snapshot import Snapshot, write_snapshot
-from kg.void import VOID_FILE, write_void
+from kg.snapshot import BY_FILE, DUMP_FORMATS, DUMPS_DIR, DumpFormat
+from kg.snapshot import Snapshot
+from kg.snapshot import VOID_FILE
+from kg.terms import to_rdflib
 
 VOID = "http://rdfs.org/ns/void#"
 DCAT = "http://www.w3.org/ns/dcat#"

@@ -11,9 +11,9 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 
-from kg.competency import questions
 from kg.config import PROJECT_ROOT
-from kg.formats import BY_FORM
+from kg.query.result_formats import BY_FORM
+from kg.site.competency import questions
 
 G = "https://w3id.org/integrating-cities/graph/"
 CQS = questions(PROJECT_ROOT / "queries")
@@ -286,7 +286,7 @@ def test_every_competency_question_in_every_format(client, question):
 
 # --- bounded queries answered in the HTTP process ---------------------------------------------
 
-from kg.executor import QueryJob, QueryPool, QueryTimeout, evaluate, is_bounded  # noqa: E402
+from kg.query.executor import QueryJob, QueryPool, QueryTimeout, evaluate, is_bounded  # noqa: E402
 
 BOUNDED = [
     "ASK {}",
@@ -455,7 +455,7 @@ def test_a_query_past_its_timeout_has_its_worker_killed(snapshot):
 
 
 def test_metrics_of_several_processes_add_up(tmp_path, snapshot):
-    from kg.metrics import Metrics
+    from kg.query.metrics import Metrics
 
     ours, other = Metrics(tmp_path), Metrics(tmp_path)
     ours.set_workers(lambda: 2)

@@ -8,7 +8,7 @@ import io
 import pyoxigraph as ox
 import pytest
 
-from kg.formats import CSV, JSON, TSV, XML, write
+from kg.query.result_formats import CSV, JSON, TSV, XML, write
 
 VALUES = [
     ox.Literal('a "quoted", comma\nnew line\ttab'),
@@ -59,7 +59,7 @@ def test_row_cap_cuts_and_says_so(store):
 
 def _reference_json(names, rows) -> str:
     """The JSON writer as first written: a dict per binding through json.dumps."""
-    from kg.formats import _json_term
+    from kg.query.result_formats import _json_term
     import json
 
     out = '{"head":{"vars":' + json.dumps(names) + '},"results":{"bindings":['

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
+from kg.build.load import TurtleSyntaxError, load_sources, parse_turtle
 from kg.cli import main
-from kg.load import TurtleSyntaxError, load_sources, parse_turtle
 
 
 def test_shipped_files_parse_into_one_graph_per_data_file(shipped):

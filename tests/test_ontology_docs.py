@@ -16,8 +16,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kg.config import PROJECT_ROOT
-from kg.load import to_rdflib
 from kg.namespaces import PREFIXES
+from kg.terms import to_rdflib
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 IC = PREFIXES["ic"]

@@ -6,10 +6,10 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
-from kg.load import new_graph
+from kg.build.reason import InconsistentGraph, infer
 from kg.namespaces import IC, SCHEMA
-from kg.reason import InconsistentGraph, infer
-from kg.store import Scope
+from kg.query.store import Scope
+from kg.terms import new_graph
 
 
 @pytest.fixture(scope="module")

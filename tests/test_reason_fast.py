@@ -2,8 +2,8 @@
 
 owlrl stays the reference: every test here runs it and each fast engine and compares. reasonable lacks
 some OWL 2 RL rules (the schema rules scm-spo, scm-eqc2, scm-eqp2, scm-dom1/2, scm-rng1/2; cax-adc; any
-inconsistency report from Python) and changes literals; kg/reason.py makes up for each. "oxigraph"
-(kg/rules.py) closes the schema with reasonable and applies it to the instances as SPARQL updates in the
+inconsistency report from Python) and changes literals; kg/build/reason.py makes up for each. "oxigraph"
+(kg/build/owl_rl_rules.py) closes the schema with reasonable and applies it to the instances as SPARQL updates in the
 store. These tests prove both. Timings are printed (run with -s), never asserted.
 """
 
@@ -17,9 +17,9 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from kg.load import new_graph
+from kg.build.reason import ENGINES, InconsistentGraph, infer
 from kg.namespaces import IC
-from kg.reason import ENGINES, InconsistentGraph, infer
+from kg.terms import new_graph
 
 EX = "http://example.org/"
 
@@ -113,7 +113,7 @@ def test_a_clash_in_the_shipped_data_is_found_by_both_engines(pipeline):
 def test_the_build_setting_chooses_the_engine(pipeline):
     from dataclasses import replace
 
-    from kg.build import Pipeline
+    from kg.build.pipeline import Pipeline
     from kg.config import Settings
 
     assert Settings.__dataclass_fields__["reasoner"].default == "oxigraph"
@@ -235,8 +235,8 @@ def test_planted_violations_in_a_generated_graph_are_reported_alike(pipeline):
 
 
 def _synthetic(out, triples: int, violations: int):
-    synth = pytest.importorskip("kg.synth", reason="kg.synth (the generator) is not importable yet")
-    from kg.build import Pipeline
+    synth = pytest.importorskip("kg.dev.synth", reason="kg.synth (the generator) is not importable yet")
+    from kg.build.pipeline import Pipeline
     from kg.config import load_settings
 
     result = synth.synthesize(out, triples=triples, seed=7, violations=violations)

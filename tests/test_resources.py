@@ -18,8 +18,8 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from kg.config import BASE_IRI
-from kg.describe import RDF_SUFFIXES, Describer, format_date, format_range, to_jsonld
 from kg.namespaces import INSTANCE_KINDS, PREFIXES
+from kg.site.describe import RDF_SUFFIXES, Describer, format_date, format_range, to_jsonld
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 HELSINKI = BASE_IRI + "id/city/helsinki"
@@ -505,9 +505,9 @@ def test_every_count_on_the_home_page_matches_sparql(client, store) -> None:
 def test_a_hub_lists_its_first_inbound_links_by_property_then_subject_and_counts_all(tmp_path) -> None:
     """More links than a description lists: the first ones in (property, subject) order, each with the
     asserted graphs stating it (never graph:inferred), and the count of all of them."""
-    from kg.describe import INBOUND_LIMIT
-    from kg.snapshot import write_snapshot
-    from kg.store import GraphStore
+    from kg.build.writer import write_snapshot
+    from kg.query.store import GraphStore
+    from kg.site.describe import INBOUND_LIMIT
 
     graph = lambda name: N(BASE_IRI + "graph/" + name)  # noqa: E731
     hub, inferred = N(BASE_IRI + "id/role/hub"), graph("inferred")
@@ -539,8 +539,8 @@ def test_did_you_mean_skips_no_name_that_a_full_comparison_would_keep(store, tex
     comparing every name in full does."""
     from difflib import SequenceMatcher
 
-    from kg.catalogue import Catalogue
-    from kg.describe import fold
+    from kg.site.catalogue import Catalogue
+    from kg.site.describe import fold
 
     catalogue = Catalogue(store, BASE_IRI)
     query = fold(text.replace("-", " ").replace("_", " ")).strip()

@@ -1,7 +1,7 @@
-"""The fast SHACL engine (kg/shacl_sparql.py) reports exactly what pySHACL, the reference, reports.
+"""The fast SHACL engine (kg/build/shacl.py) reports exactly what pySHACL, the reference, reports.
 
 Each case is a graph loaded with the ontology into the default graph of an Oxigraph store, as
-``validate_store`` expects. The reference, ``kg.validate.run_shacl``, runs on the graph as the
+``validate_store`` expects. The reference, ``kg.build.validate.run_shacl``, runs on the graph as the
 store holds it (Oxigraph keeps numbers canonical: "6.0"^^xsd:decimal reads back as "6"), so that
 both engines see the same terms, blank-node identifiers included, and Violations compare exactly.
 pySHACL takes most of the time here, so the synthetic graphs are small.
@@ -18,11 +18,12 @@ import pytest
 from rdflib import Graph
 from rdflib.namespace import RDF
 
-from kg.load import new_graph, parse_turtle, to_oxigraph, to_rdflib, turtle_files
-from kg.report import Violation
-from kg.shacl_sparql import UnsupportedShape, compile_shapes, validate_store
-from kg.synth import MANIFEST, synthesize
-from kg.validate import run_shacl
+from kg.build.load import parse_turtle, turtle_files
+from kg.build.report import Violation
+from kg.build.shacl import UnsupportedShape, compile_shapes, validate_store
+from kg.build.validate import run_shacl
+from kg.dev.synth import MANIFEST, synthesize
+from kg.terms import new_graph, to_oxigraph, to_rdflib
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = Path(__file__).resolve().parent / "shapes"
@@ -63,7 +64,7 @@ def with_ontology(data: Graph) -> ox.Store:
 
 
 def reference(store: ox.Store) -> Counter[Violation]:
-    """pySHACL's Violations, on the store's graph with the ontology as ont_graph (as kg.validate calls it)."""
+    """pySHACL's Violations, on the store's graph with the ontology as ont_graph (as kg.build.validate calls it)."""
     return Counter(run_shacl(held(store) - ONTOLOGY, SHAPES, ONTOLOGY)[0])
 
 

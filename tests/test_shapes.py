@@ -8,7 +8,7 @@ and must produce exactly one validation result, from that node shape (or one of 
 shapes), with that sh:sourceConstraintComponent and, when a path is given, that sh:resultPath.
 A constraint in the shapes with no such example fails test_every_constraint_has_a_failing_example.
 
-Validation is run as kg/validate.py and the header of shapes/shapes.ttl say: the ontology as
+Validation is run as kg/build/validate.py and the header of shapes/shapes.ttl say: the ontology as
 pySHACL's ont_graph, inference "none".
 """
 
@@ -30,7 +30,7 @@ ONTOLOGY_DIR = ROOT / "ontology"
 DATA_DIR = ROOT / "data"
 FIXTURES_DIR = Path(__file__).resolve().parent / "shapes"
 
-#: Must match the header of shapes/shapes.ttl and kg/validate.py.
+#: Must match the header of shapes/shapes.ttl and kg/build/validate.py.
 INFERENCE = "none"
 
 SHAPE_NS = Namespace("https://w3id.org/integrating-cities/shapes/")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from kg.snapshot import Snapshot, write_snapshot
+from kg.build.writer import write_snapshot
+from kg.snapshot import Snapshot
 
 G = "https://w3id.org/integrating-cities/graph/"
 

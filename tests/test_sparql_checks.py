@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.sparql import QueryRefused, analyse, check
+from kg.query.guard import QueryRefused, analyse, check
 
 G = "https://w3id.org/integrating-cities/graph/"
 PUBLISHED = {G + "ontology", G + "inferred"}

@@ -9,10 +9,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg.build import Pipeline
+from kg.build.pipeline import Pipeline
 from kg.cli import main
 from kg.config import load_settings
-from kg.synth import MANIFEST, VIOLATION_KINDS, SynthError, synthesize
+from kg.dev.synth import MANIFEST, VIOLATION_KINDS, SynthError, synthesize
 
 
 def contents(root: Path) -> dict[str, bytes]:

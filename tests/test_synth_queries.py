@@ -16,10 +16,10 @@ import pyoxigraph as ox
 import pytest
 from rdflib.plugins.sparql import prepareQuery
 
-from kg.build import build
+from kg.build.pipeline import build
 from kg.config import PROJECT_ROOT, load_settings
-from kg.store import GraphStore
-from kg.synth import synthesize
+from kg.dev.synth import synthesize
+from kg.query.store import GraphStore
 
 QUERY_DIR = PROJECT_ROOT / "benchmarks" / "synth_queries"
 QUERIES = sorted(QUERY_DIR.glob("*.rq"))

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from kg.competency import questions
 from kg.namespaces import PREFIXES
+from kg.site.competency import questions
 from kg.web import create_app
 from kg.web.ui import ONE_YEAR, default_query
 

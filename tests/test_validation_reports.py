@@ -14,12 +14,12 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import RDF
 
-from kg.build import Pipeline
+from kg.build.pipeline import Pipeline
+from kg.build.report import ValidationReport
+from kg.build.report_formats import FORMATS
 from kg.cli import main
 from kg.config import PROJECT_ROOT, load_settings
 from kg.namespaces import SH
-from kg.report import ValidationReport
-from kg.report_formats import FORMATS
 
 HOME = "data/integrating-cities-home.ttl"
 PROGRAMME = "data/integrating-cities-vi-programme.ttl"
@@ -221,7 +221,7 @@ FIXTURES = sorted((PROJECT_ROOT / "tests" / "shapes").glob("*/invalid-*.ttl"))
 
 @pytest.fixture(scope="module")
 def shape_context():
-    from kg.load import load_shapes, parse_turtle, turtle_files
+    from kg.build.load import load_shapes, parse_turtle, turtle_files
 
     settings = load_settings({"root": PROJECT_ROOT}, environ={})
     ontology = Graph()
@@ -233,8 +233,8 @@ def shape_context():
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f"{f.parent.name}/{f.name}" for f in FIXTURES])
 def test_breaking_any_shape_rule_names_file_line_and_rule(shape_context, fixture):
     """The failing example of every constraint, as a data file: its report locates the problem."""
-    from kg.load import LoadedGraphs
-    from kg.validate import validate
+    from kg.build.load import LoadedGraphs
+    from kg.build.validate import validate
 
     settings, ontology, shapes = shape_context
     loaded = LoadedGraphs()

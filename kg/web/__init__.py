@@ -17,15 +17,15 @@ from flask_compress import Compress
 from werkzeug.http import http_date
 
 from kg.config import Settings, load_settings
-from kg.endpoint import Endpoint
-from kg.formats import ALL_FORMATS
-from kg.metrics import Metrics
+from kg.query.metrics import Metrics
+from kg.query.protocol import Endpoint
+from kg.query.result_formats import ALL_FORMATS
+from kg.query.store import GraphStore
 from kg.snapshot import Snapshot
-from kg.store import GraphStore
 
 log = logging.getLogger("kg.access")
 
-#: Set by `kg serve` for its HTTP processes: the folder where they pool their metrics (kg/metrics.py).
+#: Set by `kg serve` for its HTTP processes: the folder where they pool their metrics (kg/query/metrics.py).
 METRICS_DIR_ENV = "_KG_SERVE_METRICS_DIR"
 
 CORS_HEADERS = {

@@ -1,6 +1,6 @@
 """The dataset as a whole: its VoID/DCAT description and the downloads of the graph.
 
-Both are files of the snapshot written by `kg build` (kg/void.py, kg/dumps.py); nothing is
+Both are files of the snapshot written by `kg build` (kg/build/void.py, kg/build/dumps.py); nothing is
 serialised here beyond converting the small description to the syntax a client asks for.
 
 - ``GET /.well-known/void`` (also ``/void``): the description, as Turtle (default), JSON-LD,
@@ -18,9 +18,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
 
-from kg.dumps import BY_FILE, DUMPS_DIR, dump_entries
-from kg.snapshot import Snapshot
-from kg.void import VOID_FILE, serialize
+from kg.snapshot import BY_FILE, Snapshot
 from kg.web.negotiation import content_type, preferred
 from kg.web.ui import asset_url
 
@@ -52,11 +50,11 @@ def void() -> Response:
         return Response(f"Not acceptable: the dataset description is available as {', '.join(offered)}.\n", status=406,
                         mimetype="text/plain", headers={"Vary": "Accept"})
     snapshot = _snapshot()
-    path = snapshot.path / VOID_FILE
-    if not path.is_file():
+    try:
+        body = snapshot.void_description(VOID_FORMATS[best])
+    except FileNotFoundError:
         return Response("This snapshot has no dataset description: rebuild it with `kg build`.\n", status=404,
                         mimetype="text/plain")
-    body = serialize(path, VOID_FORMATS[best])
     response = Response(body, content_type=content_type(best),
                         headers={"Vary": "Accept", "Last-Modified": _last_modified(), "Cache-Control": "no-cache"})
     response.set_etag(f"{snapshot.manifest.get('void', {}).get('sha256', snapshot.manifest['build_id'])[:32]}-{best.split('/')[1]}")
@@ -69,7 +67,7 @@ def downloads() -> Response:
     rows = [{"file": fmt.file, "url": url_for("dataset.download", name=fmt.file), "title": fmt.title,
              "media_type": entry["media_type"], "gzip": fmt.gzip, "graphs": fmt.graphs,
              "count": entry.get("quads" if fmt.graphs else "triples"), "bytes": entry["bytes"], "size": _size(entry["bytes"]),
-             "sha256": entry["sha256"]} for fmt, entry in dump_entries(snapshot.manifest)]
+             "sha256": entry["sha256"]} for fmt, entry in snapshot.dumps()]
     page = render_template("downloads.html", asset=asset_url, dumps=rows, manifest=snapshot.manifest,
                            void_url=url_for("dataset.void"), sparql_url=url_for("sparql.sparql"))
     return Response(page, mimetype="text/html", headers={"Cache-Control": "no-cache"})
@@ -81,7 +79,7 @@ def download(name: str) -> Response:
     entry = snapshot.manifest.get("dumps", {}).get(name)
     if name not in BY_FILE or entry is None:  # only the names we write: no path ever comes from the request
         abort(404)
-    path: Path = snapshot.path / DUMPS_DIR / BY_FILE[name].file
+    path: Path = snapshot.dump_file(BY_FILE[name])
     # Sent as stored, never re-encoded on the fly: the bytes are those the checksum covers, and Range works.
     request.environ.pop("HTTP_ACCEPT_ENCODING", None)
     response = send_file(path, mimetype=BY_FILE[name].content_type, etag=entry["sha256"], conditional=True,

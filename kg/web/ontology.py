@@ -10,7 +10,7 @@ text/turtle            .ttl      the ontology graph, or the term's description
 application/ld+json    .jsonld   the same as JSON-LD (compacted with our prefixes)
 application/n-triples  .nt       the same as N-Triples
 application/rdf+xml    .rdf      the same as RDF/XML
-text/html              .html     the documentation page (``kg.ontology_docs``)
+text/html              .html     the documentation page (``kg.site.ontology_docs``)
 =====================  ========  ===============================================
 
 Without an ``Accept`` header (or with ``*/*``) the answer is Turtle: what a browser sends prefers
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from kg import ontology_docs
-from kg.ontology_docs import OntologyDocs
+from kg.site import ontology_docs
+from kg.site.ontology_docs import OntologyDocs
 from kg.web.cache import once
 from kg.web.negotiation import client_has, content_type
 from kg.web.ui import asset_url

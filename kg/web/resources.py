@@ -21,7 +21,7 @@ the graph is, holds, how to query, cite and download it), ``/id/`` and ``/id/<ki
 in date order), ``/graph/`` (the named graphs), ``/search?q=`` (label search). Pages work without
 JavaScript and embed their description as JSON-LD for schema.org consumers.
 
-The queries behind these pages are our own, bounded ones (see :mod:`kg.describe`); they run in this
+The queries behind these pages are our own, bounded ones (see :mod:`kg.site.describe`); they run in this
 process on one read-only store per application, not in the query workers that run user SPARQL.
 """
 
@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kg.competency import questions
-from kg.catalogue import DATED_KINDS, MAIN_CLASSES, Catalogue
-from kg.describe import FORMAT_NAMES, RDF_SUFFIXES, Describer
-from kg.pages import href, iter_formats, local_path, page_model, sparql_link
 from kg.namespaces import IC
-from kg.store import GraphStore
+from kg.query.store import GraphStore
+from kg.site.catalogue import DATED_KINDS, MAIN_CLASSES, Catalogue
+from kg.site.competency import questions
+from kg.site.describe import FORMAT_NAMES, RDF_SUFFIXES, Describer
+from kg.site.pages import href, iter_formats, local_path, page_model, sparql_link
 from kg.web.cache import once
 from kg.web.negotiation import client_has, content_type, preferred
 from kg.web.ui import asset_url

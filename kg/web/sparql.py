@@ -12,10 +12,10 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_accept_header
 
-from kg.endpoint import Endpoint, ProtocolRequest
-from kg.executor import PoolBusy, QuerySyntaxError, QueryTimeout, WorkerFailed
-from kg.service_description import describe
-from kg.sparql import QueryRefused
+from kg.query.executor import PoolBusy, QuerySyntaxError, QueryTimeout, WorkerFailed
+from kg.query.guard import QueryRefused
+from kg.query.protocol import Endpoint, ProtocolRequest
+from kg.query.service_description import describe
 from kg.web import ui
 from kg.web.negotiation import client_has, content_type
 

@@ -17,8 +17,8 @@ from stat import S_ISREG
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from werkzeug.security import safe_join
 
-from kg.competency import questions
 from kg.namespaces import PREFIXES
+from kg.site.competency import questions
 
 #: Static URLs carry ``?v=<hash of the file>``, so a browser may keep what such a URL names for a year.
 ONE_YEAR = 365 * 24 * 3600

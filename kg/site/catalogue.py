@@ -11,8 +11,8 @@ from functools import cached_property
 
 import pyoxigraph as ox
 
-from kg.describe import RDFS, event_range, fallback_label, fold, natural, pick_label
-from kg.store import GraphStore, Scope
+from kg.query.store import GraphStore, Scope
+from kg.site.describe import RDFS, event_range, fallback_label, fold, natural, pick_label
 
 # ---------------------------------------------------------------------------------------------
 # The catalogue: every entity with its label, for indexes, search and "did you mean"

@@ -15,9 +15,9 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
-from kg.load import LoadedGraphs
+from kg.build.load import LoadedGraphs
+from kg.build.report import SEVERITIES, Violation
 from kg.namespaces import IC, PREFIXES
-from kg.report import SEVERITIES, Violation
 
 #: Terms from other vocabularies that data files may use directly.
 FOREIGN_PREDICATES = frozenset(

@@ -13,7 +13,7 @@ its subject and object then belong to (domains, ranges and all their super-class
 
 The schema part of the graph — the ontology graph, plus any triple of the data whose predicate is an
 RDF/RDFS/OWL term other than ``rdf:type`` and the annotations, or that types a node with one — is
-closed by the general engine (kg.reason, reasonable). Those are the only triples rules with several
+closed by the general engine (kg.build.reason, reasonable). Those are the only triples rules with several
 schema premises read, and the instance rules above never produce one (:class:`NotCompilable`
 otherwise, and the caller reasons the whole graph with the general engine instead). The clash
 checks (cax-dw, cax-adc, cls-nothing2, dt-not-type) are queries over asserted + inferred types.
@@ -35,7 +35,7 @@ BUILTIN = (str(RDF), str(RDFS), str(OWL), str(XSD))
 #: Built-in predicates that instance data may use and no schema rule reads.
 ANNOTATIONS = frozenset(str(t) for t in (RDF.type, RDFS.label, RDFS.comment, RDFS.seeAlso, RDFS.isDefinedBy))
 #: Super-classes every node or literal has, and (below) datatypes: owlrl derives these types and
-#: kg.reason drops them as noise.
+#: kg.build.reason drops them as noise.
 _NOISE_CLASSES = frozenset(str(t) for t in (OWL.Thing, RDFS.Resource, RDFS.Literal, RDF.PlainLiteral,
                                                RDF.XMLLiteral, RDF.langString))
 _TYPE = str(RDF.type)

@@ -6,7 +6,7 @@ done by the store's indexes (10^6 triples in about 10 s). pySHACL stays the refe
 tests/test_shacl_fast.py checks that both engines give the same Violations on every fixture of
 tests/shapes/, on the shipped data and on synthetic graphs with planted violations.
 
-    validate_store(store, shapes) -> list[Violation]   # what kg.validate.run_shacl(...)[0] returns
+    validate_store(store, shapes) -> list[Violation]   # what kg.build.validate.run_shacl(...)[0] returns
     compile_shapes(shapes) -> CompiledShapes            # once per shapes graph (cached); .validate(store)
 
 The graph validated is the store's default graph: the data and the ontology together, as pySHACL's
@@ -67,9 +67,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.term import Node, XSDToPython
 
-from kg.load import to_rdflib
+from kg.build.report import FROM_SHACL, Violation
 from kg.namespaces import SH
-from kg.report import FROM_SHACL, Violation
+from kg.terms import to_rdflib
 
 # --------------------------------------------------------------------------- what is supported
 
@@ -112,8 +112,8 @@ PORTABLE_ESCAPES = set("dDntr")
 class UnsupportedShape(ValueError):
     """A shapes graph uses a SHACL feature this engine does not compile (the message names it).
 
-    Add the feature to kg/shacl_sparql.py (with a fixture proving it matches pySHACL), or validate
-    with the reference engine, kg.validate.run_shacl.
+    Add the feature to kg/build/shacl.py (with a fixture proving it matches pySHACL), or validate
+    with the reference engine, kg.build.validate.run_shacl.
     """
 
     def __init__(self, feature: str, where: Node | None = None) -> None:
@@ -493,7 +493,7 @@ class _Focus:
 
 @dataclass(frozen=True)
 class _Source:
-    """How the results of one shape are reported: the fields of kg.validate._violation."""
+    """How the results of one shape are reported: the fields of kg.build.validate._violation."""
 
     shape: Node
     severity: str
@@ -519,7 +519,7 @@ class _Source:
 
 
 def _text(term: ox.Term) -> str:
-    """A term as pySHACL's report gives it to kg.validate (rdflib's str of it)."""
+    """A term as pySHACL's report gives it to kg.build.validate (rdflib's str of it)."""
     return str(to_rdflib(term))
 
 

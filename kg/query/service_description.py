@@ -9,9 +9,9 @@ from urllib.parse import urljoin
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
-from kg.formats import ALL_FORMATS
-from kg.load import new_graph
 from kg.namespaces import VOID
+from kg.query.result_formats import ALL_FORMATS
+from kg.terms import new_graph
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 

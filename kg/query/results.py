@@ -6,9 +6,9 @@ import sys
 
 import pyoxigraph as ox
 
-from kg.formats import BY_FORM, BY_NAME, TURTLE, write
 from kg.namespaces import PREFIXES
-from kg.store import QueryResult
+from kg.query.result_formats import BY_FORM, BY_NAME, TURTLE, write
+from kg.query.store import QueryResult
 
 #: ``kg query --format`` choices besides ``table``: the SELECT/ASK formats of the endpoint.
 RESULT_FORMATS = [f.name for f in BY_FORM["SELECT"]]

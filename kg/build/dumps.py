@@ -1,6 +1,6 @@
 """Downloads of the whole graph, written once per build inside the snapshot.
 
-A build step (see :func:`kg.snapshot.write_snapshot`'s ``artefacts``): it runs in the snapshot's
+A build step (see :func:`kg.build.writer.write_snapshot`'s ``artefacts``): it runs in the snapshot's
 staging folder after the Oxigraph store is written, so a build that fails leaves no half set of
 dumps behind, and ``current`` always serves the dumps of the graph it answers queries on. Nothing
 is serialised at request time: the server sends these files as they are.
@@ -16,7 +16,7 @@ file                           media type             content
 =============================  =====================  =======================================================
 
 The manifest records, under ``"dumps"``, each file's media type, size in bytes, SHA-256, and how many
-triples (or quads, for the files with named graphs) it holds; the VoID description (:mod:`kg.void`)
+triples (or quads, for the files with named graphs) it holds; the VoID description (:mod:`kg.build.void`)
 publishes the same as DCAT distributions.
 """
 
@@ -26,55 +26,20 @@ import gzip
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, Callable
 
 import pyoxigraph as ox
 
+from kg.build.concurrency import concurrently
+from kg.build.writer import UNION_FILE
 from kg.namespaces import PREFIXES
-from kg.snapshot import DATASET_FILE, UNION_FILE, concurrently, union_graphs
+from kg.snapshot import DATASET_FILE, DUMP_FORMATS, DUMPS_DIR, DumpFormat, union_graphs
 
-DUMPS_DIR = "dumps"
-GZIP_MEDIA_TYPE = "application/gzip"
 #: gzip's fastest level: 3x faster than its default (9) on our N-Triples, for files about a third larger;
 #: at a million triples the default would take longer than the rest of the snapshot.
 GZIP_LEVEL = 1
-
-
-@dataclass(frozen=True)
-class DumpFormat:
-    """One download: its file name, the RDF syntax inside, and whether it keeps the named graphs."""
-
-    file: str
-    rdf_format: ox.RdfFormat
-    media_type: str  # of the RDF inside (the file itself is application/gzip when ``gzip``)
-    w3c_iri: str  # http://www.w3.org/ns/formats/…
-    title: str
-    graphs: bool
-    gzip: bool = False
-
-    @property
-    def content_type(self) -> str:
-        """What the file is sent as over HTTP: the compressed ones as gzip files, so the bytes match the checksum."""
-        return GZIP_MEDIA_TYPE if self.gzip else self.media_type
-
-
-DUMP_FORMATS: tuple[DumpFormat, ...] = (
-    DumpFormat("integrating-cities.ttl", ox.RdfFormat.TURTLE, "text/turtle", "http://www.w3.org/ns/formats/Turtle",
-               "Turtle: the union of all graphs", graphs=False),
-    DumpFormat("integrating-cities.nt.gz", ox.RdfFormat.N_TRIPLES, "application/n-triples",
-               "http://www.w3.org/ns/formats/N-Triples", "N-Triples (gzip): the union of all graphs", graphs=False,
-               gzip=True),
-    DumpFormat("integrating-cities.nq.gz", ox.RdfFormat.N_QUADS, "application/n-quads",
-               "http://www.w3.org/ns/formats/N-Quads", "N-Quads (gzip): every named graph", graphs=True, gzip=True),
-    DumpFormat("integrating-cities.trig", ox.RdfFormat.TRIG, "application/trig", "http://www.w3.org/ns/formats/TriG",
-               "TriG: every named graph", graphs=True),
-    DumpFormat("integrating-cities.jsonld", ox.RdfFormat.JSON_LD, "application/ld+json",
-               "http://www.w3.org/ns/formats/JSON-LD", "JSON-LD: every named graph", graphs=True),
-)
-BY_FILE = {f.file: f for f in DUMP_FORMATS}
 
 
 def write_dumps(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> dict[str, Any]:
@@ -84,7 +49,7 @@ def write_dumps(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> d
     :func:`~kg.snapshot.union_graphs`, and the snapshot's ``union.nt``); the quad dumps hold the
     published named graphs (``dataset.nq``; the store's default graph, the asserted union, is left out). Every byte is written by Oxigraph's serialisers or copied from those
     files: no triple passes through Python, and the store being loaded is not read. The files are
-    written side by side (:func:`~kg.snapshot.concurrently`).
+    written side by side (:func:`~kg.build.concurrency.concurrently`).
     """
     folder = staging / DUMPS_DIR
     folder.mkdir()
@@ -113,12 +78,6 @@ def write_dumps(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> d
 
     entries = concurrently([partial(write, fmt) for fmt in DUMP_FORMATS])
     return {"dumps": {fmt.file: entry for fmt, entry in zip(DUMP_FORMATS, entries)}}
-
-
-def dump_entries(manifest: dict[str, Any]) -> list[tuple[DumpFormat, dict[str, Any]]]:
-    """The snapshot's dumps in publication order, each with its manifest entry (none for older snapshots)."""
-    dumps = manifest.get("dumps", {})
-    return [(fmt, dumps[fmt.file]) for fmt in DUMP_FORMATS if fmt.file in dumps]
 
 
 def sha256(path: Path) -> str:

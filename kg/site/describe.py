@@ -1,6 +1,6 @@
 """What the graph says about one resource: its description, and the description as RDF for programs.
 
-How people see it is :mod:`kg.pages`; the list of every entity, :mod:`kg.catalogue`.
+How people see it is :mod:`kg.site.pages`; the list of every entity, :mod:`kg.site.catalogue`.
 
 A :class:`Description` is assembled from the serving store with a few bounded SPARQL queries:
 
@@ -34,7 +34,7 @@ from typing import Iterable, Iterator
 import pyoxigraph as ox
 
 from kg.namespaces import PREFIXES
-from kg.store import GraphStore, Scope
+from kg.query.store import GraphStore, Scope
 
 #: Most inbound triples a description lists; the rest are counted and reachable through a SPARQL query.
 INBOUND_LIMIT = 250

@@ -27,8 +27,8 @@ from functools import lru_cache
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from kg.formats import BY_NAME, write
 from kg.namespaces import PREFIXES
+from kg.query.result_formats import BY_NAME, write
 from kg.snapshot import Snapshot
 
 
@@ -121,7 +121,7 @@ def _worker_main(snapshot_path: str, conn: Connection, parent: int) -> None:
 
 
 def worker_entry() -> None:
-    """``python -c "from kg.executor import worker_entry; worker_entry()" SNAPSHOT FD PARENT_PID``."""
+    """``python -c "from kg.query.executor import worker_entry; worker_entry()" SNAPSHOT FD PARENT_PID``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the parent stops us
     snapshot_path, fd, parent = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     _worker_main(snapshot_path, Connection(fd), parent)
@@ -134,13 +134,11 @@ class _Worker:
     def __init__(self, snapshot_path: Path) -> None:
         ours, theirs = socket.socketpair()
         self.conn = Connection(ours.detach())
-        package_parent = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)}
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from kg.executor import worker_entry; worker_entry()",
+                [sys.executable, "-c", "from kg.query.executor import worker_entry; worker_entry()",
                  str(snapshot_path), str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         finally:
             theirs.close()
 

@@ -10,11 +10,11 @@ import hashlib
 from dataclasses import dataclass
 
 from kg.config import Settings
-from kg.executor import InlineRunner, QueryJob, QueryOutcome, QueryPool, is_bounded
-from kg.formats import BY_FORM, BY_NAME, MEDIA_ALIASES, Format
-from kg.metrics import Metrics
+from kg.query.executor import InlineRunner, QueryJob, QueryOutcome, QueryPool, is_bounded
+from kg.query.guard import QueryRefused, analyse, check
+from kg.query.metrics import Metrics
+from kg.query.result_formats import BY_FORM, BY_NAME, MEDIA_ALIASES, Format
 from kg.snapshot import Snapshot
-from kg.sparql import QueryRefused, analyse, check
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Prepared:
     job: QueryJob
     format: Format
     etag: str
-    inline: bool = False  # bounded (kg.executor.is_bounded): answered in this process, not by a worker
+    inline: bool = False  # bounded (kg.query.executor.is_bounded): answered in this process, not by a worker
 
 
 class Endpoint:

@@ -11,14 +11,16 @@ from typing import Callable, Iterator, TypeVar
 
 from rdflib import Graph
 
+from kg.build.concurrency import Background
+from kg.build.dumps import write_dumps
+from kg.build.load import LoadedGraphs, load_shapes, load_sources, turtle_files
+from kg.build.reason import infer_into
+from kg.build.report import ValidationReport
+from kg.build.validate import validate
+from kg.build.void import write_void
+from kg.build.writer import SnapshotWriter, input_hash, library_versions
 from kg.config import Settings
-from kg.dumps import write_dumps
-from kg.load import LoadedGraphs, load_shapes, load_sources, turtle_files
-from kg.reason import infer_into
-from kg.report import ValidationReport
-from kg.snapshot import Background, OutdatedSnapshot, Snapshot, SnapshotWriter, input_hash, library_versions
-from kg.validate import validate
-from kg.void import write_void
+from kg.snapshot import OutdatedSnapshot, Snapshot
 
 
 class BuildFailed(Exception):

@@ -17,9 +17,9 @@ from xml.etree import ElementTree as ET
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
-from kg.load import new_graph
+from kg.build.report import ValidationReport, Violation
 from kg.namespaces import SH
-from kg.report import ValidationReport, Violation
+from kg.terms import new_graph
 
 KG_CHECKS = "https://w3id.org/integrating-cities/checks/"
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}

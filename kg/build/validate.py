@@ -1,11 +1,11 @@
 """Validation of the asserted data and of the closure, each problem traced to its file and line.
 
-The shapes run on the asserted data without inference, by the fast engine of kg.shacl_sparql or by
+The shapes run on the asserted data without inference, by the fast engine of kg.build.shacl or by
 pySHACL (the reference): contributors edit the asserted data, so
 that is what a report must speak about. The ontology is mixed in as pySHACL's ``ont_graph`` so that
 ``sh:class`` and ``sh:targetClass`` follow ``rdfs:subClassOf`` as the SHACL spec requires. The
 shapes then run once more on the closure (asserted + inferred); what only that run finds is
-reported with origin "inferred". The quality checks of :mod:`kg.checks` run on the asserted data.
+reported with origin "inferred". The quality checks of :mod:`kg.build.checks` run on the asserted data.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-from kg.checks import run_checks
-from kg.load import LoadedGraphs
-from kg.locate import FileIndex, index_file
+from kg.build.checks import run_checks
+from kg.build.load import LoadedGraphs
+from kg.build.locate import FileIndex, index_file
+from kg.build.report import FROM_SHACL, ValidationReport, Violation
+from kg.build.shacl import validate_store
 from kg.namespaces import SH
-from kg.report import FROM_SHACL, ValidationReport, Violation
-from kg.shacl_sparql import validate_store
 
 
 def run_shacl(data: Graph, shapes: Graph, ontology: Graph) -> tuple[list[Violation], Graph]:
@@ -159,7 +159,7 @@ ENGINES = ("oxigraph", "pyshacl")
 def validate(loaded: LoadedGraphs, ontology_graph: str, shapes: Graph, checks_dir: Path, root: Path,
              inferred_graph: str | None = None, engine: str = "oxigraph") -> ValidationReport:
     """Every problem of the asserted data (and, given the store's ``inferred_graph``, of the closure),
-    located and labelled. ``engine`` runs the shapes: "oxigraph" (kg.shacl_sparql) or "pyshacl" (the
+    located and labelled. ``engine`` runs the shapes: "oxigraph" (kg.build.shacl) or "pyshacl" (the
     reference); both give the same results (tests/test_shacl_fast.py)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown SHACL engine {engine!r}; choose one of {', '.join(ENGINES)}")

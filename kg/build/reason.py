@@ -38,8 +38,8 @@ from owlrl.XsdDatatypes import OWL_RL_Datatypes
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from kg import rules
-from kg.load import new_graph, to_oxigraph, to_rdflib
+from kg.build import owl_rl_rules
+from kg.terms import new_graph, to_oxigraph, to_rdflib
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class InconsistentGraph(Exception):
 def infer(asserted: Graph, engine: str = "oxigraph") -> Graph:
     """The OWL 2 RL entailments of ``asserted`` that are not already in it, without noise.
 
-    ``engine`` is ``"oxigraph"`` (fastest: see :mod:`kg.rules`), ``"reasonable"`` (fast) or ``"owlrl"``
+    ``engine`` is ``"oxigraph"`` (fastest: see :mod:`kg.build.owl_rl_rules`), ``"reasonable"`` (fast) or ``"owlrl"``
     (the reference); all give the same triples and raise :class:`InconsistentGraph` on the same clashes.
     """
     if engine == "owlrl":
@@ -115,7 +115,7 @@ def infer_into(store: ox.Store, ontology_graph: str, target: str, engine: str) -
         store.remove_graph(name)
     store.add_graph(name)
     if engine == "oxigraph":
-        schema = _rdflib_triples(rules.schema_triples(store, ontology_graph))
+        schema = _rdflib_triples(owl_rl_rules.schema_triples(store, ontology_graph))
         if not _unsupported(schema):
             schema_inferred = _infer_reasonable(schema)
             closed = new_graph()
@@ -123,16 +123,16 @@ def infer_into(store: ox.Store, ontology_graph: str, target: str, engine: str) -
                 for triple in graph:
                     closed.add(triple)
             try:
-                compiled = rules.InstanceRules.compile(closed)
-            except rules.NotCompilable as reason:
+                compiled = owl_rl_rules.InstanceRules.compile(closed)
+            except owl_rl_rules.NotCompilable as reason:
                 log.warning("reasoning the whole graph with reasonable: %s", reason)
             else:
                 quads = (ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name) for s, p, o in schema_inferred)
                 store.extend(q for q in quads if next(store.quads_for_pattern(q.subject, q.predicate, q.object,
                                                                               ox.DefaultGraph()), None) is None)
-                rules.apply(store, compiled, target)
+                owl_rl_rules.apply(store, compiled, target)
                 disjoint = [(str(a), str(b)) for a, b in _disjoint_pairs(_buckets(closed))]
-                messages = rules.clashes(store, target, compiled, disjoint)
+                messages = owl_rl_rules.clashes(store, target, compiled, disjoint)
                 if messages:
                     raise InconsistentGraph(sorted(messages))
                 return

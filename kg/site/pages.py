@@ -1,6 +1,6 @@
 """A description as people see it: the model the resource page template renders, and the links it uses.
 
-Built from a :class:`kg.describe.Description`; nothing here queries the store. The page also embeds
+Built from a :class:`kg.site.describe.Description`; nothing here queries the store. The page also embeds
 the description as JSON-LD with schema.org as its vocabulary, for search engines.
 """
 
@@ -13,10 +13,7 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from kg.describe import (DATE_PROPERTIES, FORMAT_NAMES, IC, RDF, RDF_LANGSTRING, RDF_SUFFIXES, RDF_TYPE, RDFS,
-                         RDFS_LABEL, SCHEMA, SCHEMA_NAME, SKOS, TERM_LABELS, XSD, XSD_STRING, Description, GraphInfo,
-                         Linked, NaryRow, curie, event_range, fallback_label, format_date, format_range, natural,
-                         to_jsonld)
+from kg.site.describe import DATE_PROPERTIES, FORMAT_NAMES, IC, RDF, RDF_LANGSTRING, RDF_SUFFIXES, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, SCHEMA_NAME, SKOS, TERM_LABELS, XSD, XSD_STRING, Description, GraphInfo, Linked, NaryRow, curie, event_range, fallback_label, format_date, format_range, natural, to_jsonld
 
 # ---------------------------------------------------------------------------------------------
 # Links for pages

@@ -1,6 +1,6 @@
 """The VoID and DCAT description of the dataset, generated from the snapshot at build time.
 
-A build step (see :func:`kg.snapshot.write_snapshot`'s ``artefacts``), run after :mod:`kg.dumps`:
+A build step (see :func:`kg.build.writer.write_snapshot`'s ``artefacts``), run after :mod:`kg.build.dumps`:
 it counts with SPARQL over the build's dataset (the graphs the snapshot's store holds) and writes ``void.ttl``
 into the snapshot.
 The server answers ``/.well-known/void`` (https://www.w3.org/TR/void/#well-known) with that file,
@@ -34,17 +34,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import pyoxigraph as ox
 
-from kg.dumps import GZIP_MEDIA_TYPE, dump_entries
-from kg.namespaces import PREFIXES
-from kg.snapshot import concurrently, union_graphs
+from kg import namespaces
+from kg.build.concurrency import concurrently
+from kg.namespaces import VOID_PREFIXES
+from kg.snapshot import GZIP_MEDIA_TYPE, VOID_FILE, dump_entries, union_graphs
 
-VOID_FILE = "void.ttl"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 PUBLISHER_NAME = "Integrating Cities Knowledge Graph developers"
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
@@ -52,15 +52,10 @@ IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
-VOID = "http://rdfs.org/ns/void#"
-DCAT = "http://www.w3.org/ns/dcat#"
 DCTERMS = "http://purl.org/dc/terms/"
 FOAF = "http://xmlns.com/foaf/0.1/"
-SPDX = "http://spdx.org/rdf/terms#"
-SD = "http://www.w3.org/ns/sparql-service-description#"
-
-#: Prefixes of void.ttl: ours, and those of the vocabularies the description itself uses.
-VOID_PREFIXES = {**PREFIXES, "dcat": DCAT, "foaf": FOAF, "spdx": SPDX, "sd": SD}
+#: Namespaces as plain strings, since the description is built by concatenating IRIs.
+VOID, DCAT, SPDX, SD = (str(ns) for ns in (namespaces.VOID, namespaces.DCAT, namespaces.SPDX, namespaces.SD))
 
 TITLE = "Integrating Cities Knowledge Graph"
 DESCRIPTION = (
@@ -132,7 +127,7 @@ def statistics(store: ox.Store, graphs: Iterable[str], base_iri: str,
                union: Sequence[ox.DefaultGraph | ox.NamedNode]) -> Statistics:
     """Count over ``store``, where ``graphs`` are the published named graphs and the ``union`` graphs hold,
     between them, each of their triples once (queried as the default graph). The counting queries run
-    side by side (:func:`~kg.snapshot.concurrently`)."""
+    side by side (:func:`~kg.build.concurrency.concurrently`)."""
     named = [ox.NamedNode(g) for g in sorted(graphs)]
     ns = base_iri + "id/"
     ic = base_iri + "def/"
@@ -353,14 +348,3 @@ def write_void(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> di
         ox.serialize(triples, out, ox.RdfFormat.TURTLE, prefixes=VOID_PREFIXES)
     return {"void": {"file": VOID_FILE, "triples": len(triples), "bytes": path.stat().st_size,
                      "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}}
-
-
-@lru_cache(maxsize=32)
-def serialize(path: Path, rdf_format: ox.RdfFormat) -> bytes:
-    """A snapshot's void.ttl in another syntax (the file never changes once the snapshot is written)."""
-    data = path.read_bytes()
-    if rdf_format == ox.RdfFormat.TURTLE:
-        return data
-    triples = list(ox.parse(data, format=ox.RdfFormat.TURTLE))
-    options = {"prefixes": VOID_PREFIXES} if rdf_format in (ox.RdfFormat.RDF_XML,) else {}
-    return ox.serialize(triples, format=rdf_format, **options) or b""

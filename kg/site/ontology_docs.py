@@ -32,8 +32,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
-from kg.load import new_graph, to_rdflib
 from kg.namespaces import PREFIXES
+from kg.terms import new_graph, to_rdflib
 
 #: Vocabularies we align to, by namespace: the name to show and where to read about it.
 VOCABULARIES: dict[str, tuple[str, str]] = {
@@ -254,7 +254,7 @@ def _context(graph: Graph) -> dict[str, str]:
 
 
 def load(store) -> OntologyDocs:
-    """The documentation model of the ontology in a :class:`kg.store.GraphStore`'s snapshot."""
+    """The documentation model of the ontology in a :class:`kg.query.store.GraphStore`'s snapshot."""
     manifest = store.snapshot.manifest
     base = manifest["base_iri"]
     graph = new_graph()
@@ -268,7 +268,7 @@ def load(store) -> OntologyDocs:
     namespace = base + "def/"
     instances = {row["c"].value: int(row["n"].value) for row in store.query(
         f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?c FILTER(STRSTARTS(STR(?c), \"{namespace}\")) }} GROUP BY ?c")}
-    from kg.store import Scope
+    from kg.query.store import Scope
 
     uses = {row["p"].value: int(row["n"].value) for row in store.query(
         f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), \"{namespace}\")) }} GROUP BY ?p",

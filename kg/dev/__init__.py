@@ -1,0 +1,1 @@
+"""Tools for developers, not needed to build or serve: the synthetic graph generator."""
