@@ -18,7 +18,7 @@ from kg.build.load import TurtleSyntaxError
 from kg.build.pipeline import BuildFailed, Pipeline, Stages, build, up_to_date
 from kg.build.reason import InconsistentGraph
 from kg.build.report_formats import FORMATS, to_text
-from kg.config import Settings, load_settings
+from kg.config import Settings, SettingsError, load_settings
 from kg.query.results import RESULT_FORMATS, serialize
 from kg.query.stats import compute
 from kg.query.store import GraphStore, Scope
@@ -29,7 +29,11 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = load_settings({"root": args.root})
+    try:
+        settings = load_settings({"root": args.root})
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         return args.command(settings, args)
     except TurtleSyntaxError as error:

@@ -17,14 +17,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The persistent base of every IRI we mint. Ontology terms live under ``def/``, instances under
 #: ``id/``, named graphs under ``graph/``. Published IRIs never change.
+#:
+#: Not a setting: the ontology, data, shapes, checks and queries spell these IRIs in their Turtle and
+#: SPARQL, so a different base would need different sources, not a different server. Where the graph is
+#: served does not matter: the path after the base is the route (links on our pages are local paths),
+#: and the persistent base redirects to whichever host serves it.
 BASE_IRI = "https://w3id.org/integrating-cities/"
+#: Settings that once existed, with what to do instead: a variable left set is an error, not ignored.
+RETIRED = {"KG_BASE_IRI": "the base IRI is not configurable: the sources spell it (see BASE_IRI in kg/config.py)"}
 
 
 @dataclass(frozen=True)
 class Settings:
     """Paths, IRIs and limits. Build one with :func:`load_settings`."""
 
-    base_iri: str = field(default=BASE_IRI, metadata={"help": "Persistent base of all minted IRIs"})
     root: Path = field(default_factory=lambda: default_root(), metadata={"help": "Project folder holding ontology/, data/, shapes/ and queries/ (default: the current folder if it has them, else the package's checkout)"})
     build_dir_name: str = field(default="build", metadata={"help": "Where `kg build` writes snapshots, relative to root or absolute; `current` links to the last good one"})
     keep_snapshots: int = field(default=3, metadata={"help": "How many snapshots to keep in the build folder"})
@@ -41,6 +47,11 @@ class Settings:
     service_allowlist: str = field(default="", metadata={"help": "Space-separated endpoint IRIs that SERVICE may call; empty: SERVICE is refused"})
     reasoner: str = field(default="oxigraph", metadata={"help": "OWL 2 RL engine: oxigraph (fastest: the instance rules as queries in the store), reasonable (fast) or owlrl (the reference)"})
     shacl_engine: str = field(default="oxigraph", metadata={"help": "SHACL engine of kg build and kg validate: oxigraph (fast: the shapes compiled into queries) or pyshacl (the reference)"})
+
+    @property
+    def base_iri(self) -> str:
+        """:data:`BASE_IRI`; a property so that code holding settings needs nothing else."""
+        return BASE_IRI
 
     @property
     def ontology_dir(self) -> Path:
@@ -109,6 +120,10 @@ def default_root() -> Path:
     return cwd if (cwd / "ontology").is_dir() and (cwd / "data").is_dir() else PROJECT_ROOT
 
 
+class SettingsError(ValueError):
+    """A ``KG_*`` variable that names no setting, or whose value does not fit it."""
+
+
 def _coerce(kind: Any, raw: str) -> Any:
     if kind in (Path, "Path"):
         return Path(raw)
@@ -122,11 +137,18 @@ def _coerce(kind: Any, raw: str) -> Any:
 def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Defaults, then ``KG_*`` environment variables, then explicit overrides (tests, CLI flags)."""
     environ = os.environ if environ is None else environ
+    fields = {"KG_" + f.name.upper(): f for f in dataclasses.fields(Settings)}
+    unknown = sorted(name for name in environ if name.startswith("KG_") and name not in fields)
+    if unknown:
+        name = unknown[0]
+        raise SettingsError(f"{name} is not a setting: " + RETIRED.get(name, "the settings are " + ", ".join(fields)))
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(Settings):
-        env_name = "KG_" + f.name.upper()
+    for env_name, f in fields.items():
         if env_name in environ:
-            values[f.name] = _coerce(f.type, environ[env_name])
+            try:
+                values[f.name] = _coerce(f.type, environ[env_name])
+            except ValueError:
+                raise SettingsError(f"{env_name}={environ[env_name]!r} is not a valid {f.type}") from None
     types = {f.name: f.type for f in dataclasses.fields(Settings)}
     for name, value in (overrides or {}).items():
         if value is not None:

@@ -73,3 +73,20 @@ def test_stats_counts_graphs_and_classes(built, capsys):
     code, out, _ = run(capsys, "--root", str(built.root), "stats")
     assert code == 0
     assert "graph/inferred" in out and "Conference" in out
+
+
+def test_an_environment_variable_that_names_no_setting_is_an_error(monkeypatch, capsys):
+    """KG_BASE_IRI once half worked; now the base is fixed by the sources, and a variable left set says so."""
+    monkeypatch.setenv("KG_BASE_IRI", "https://example.org/kg/")
+    assert main(["stats"]) == 2
+    assert "KG_BASE_IRI is not a setting: the base IRI is not configurable" in capsys.readouterr().err
+    monkeypatch.delenv("KG_BASE_IRI")
+    monkeypatch.setenv("KG_QUERY_TIMOUT_S", "5")  # a typo
+    assert main(["stats"]) == 2
+    assert "KG_QUERY_TIMOUT_S is not a setting: the settings are KG_ROOT" in capsys.readouterr().err
+
+
+def test_a_setting_with_a_value_of_the_wrong_kind_is_an_error(monkeypatch, capsys):
+    monkeypatch.setenv("KG_PORT", "eighty")
+    assert main(["stats"]) == 2
+    assert "KG_PORT='eighty' is not a valid int" in capsys.readouterr().err

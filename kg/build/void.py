@@ -24,7 +24,7 @@ What it says (https://www.w3.org/TR/void/, https://www.w3.org/TR/vocab-dcat-3/):
   ``dcterms:source`` the source document of each source graph (``ic:graphSource`` in data/sources.ttl).
 
 URLs are absolute and persistent: the endpoint is ``<base>sparql`` and each download
-``<base>downloads/<file>``, with ``<base>`` the persistent base IRI (``KG_BASE_IRI``, by default
+``<base>downloads/<file>``, with ``<base>`` the persistent base IRI (``BASE_IRI`` in kg/config.py,
 https://w3id.org/integrating-cities/). The w3id redirect maps the base onto the server's root, where
 ``/sparql``, ``/downloads/<file>`` and ``/.well-known/void`` are served (kg/web/sparql.py,
 kg/web/dataset.py), so the description holds whatever host the server runs on.
