@@ -10,6 +10,7 @@ snapshot holds and where, so that the serving side reads it without importing th
 ``store/``             an Oxigraph store of the same quads (its default graph: the asserted union)
 ``dumps/``             the downloads (:data:`DUMP_FORMATS`)
 ``void.ttl``           the VoID and DCAT description of the dataset
+``queries/``           the competency questions and their expected answers, as the build read them
 =====================  ==========================================================================
 """
 
@@ -30,10 +31,14 @@ MANIFEST_FILE = "manifest.json"
 STORE_DIR = "store"
 DUMPS_DIR = "dumps"
 VOID_FILE = "void.ttl"
+QUESTIONS_DIR = "queries"
 #: What the store's default graph holds, recorded in the manifest. 2: the asserted union only (see
 #: :func:`union_graphs`); 1 (before): the union of every graph, inferred included. Code that reads
 #: one layout gives wrong counts on the other, so a snapshot of another layout is not opened.
 STORE_LAYOUT = 2
+#: What the folder holds besides the store, recorded in the manifest. 2: the competency questions too
+#: (``queries/``). A snapshot of an older format is rebuilt, so the server never lacks what it serves.
+FOLDER_FORMAT = 2
 GZIP_MEDIA_TYPE = "application/gzip"
 
 
@@ -94,6 +99,12 @@ class Snapshot:
         return union_graphs(self.manifest)
 
     @property
+    def questions_dir(self) -> Path:
+        """The example queries served with this release: copied at build time, so that they answer on the
+        data they were written for whatever the working tree holds now."""
+        return self.path / QUESTIONS_DIR
+
+    @property
     def void_file(self) -> Path:
         return self.path / VOID_FILE
 
@@ -114,13 +125,13 @@ class Snapshot:
         OutdatedSnapshot if an older version of kg wrote it."""
         resolved = path.resolve(strict=True)
         manifest = json.loads((resolved / MANIFEST_FILE).read_text(encoding="utf-8"))
-        if manifest.get("store_layout", 1) != STORE_LAYOUT:
+        if manifest.get("store_layout", 1) != STORE_LAYOUT or manifest.get("folder_format", 1) != FOLDER_FORMAT:
             raise OutdatedSnapshot(f"{resolved} was built by an older version of kg; `kg build --force` rebuilds it")
         return cls(resolved, manifest)
 
 
 class OutdatedSnapshot(Exception):
-    """A snapshot whose store this version cannot read correctly (see :data:`STORE_LAYOUT`)."""
+    """A snapshot this version cannot read correctly (see :data:`STORE_LAYOUT` and :data:`FOLDER_FORMAT`)."""
 
 
 def union_graphs(manifest: Mapping[str, Any]) -> list[ox.DefaultGraph | ox.NamedNode]:

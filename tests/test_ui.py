@@ -93,7 +93,7 @@ def test_rdf_clients_still_get_the_service_description(client: FlaskClient, acce
 
 
 def test_every_competency_question_is_an_example(app: Flask, editor_html: str) -> None:
-    cqs = questions(app.extensions["kg.settings"].queries_dir)
+    cqs = questions(app.extensions["kg.settings"].queries_dir)  # the snapshot's copies are these files
     assert len(cqs) >= 20
     examples = json.loads(Page(editor_html).json_scripts["examples"])
     assert [e["name"] for e in examples] == [q.name for q in cqs]
@@ -174,8 +174,7 @@ def test_examples_are_embedded_safely(app: Flask, tmp_path: Path, monkeypatch: p
     nasty_question = 'Does </script><script>alert("q")</script> & <b>bold</b> survive?'
     nasty_query = f'# Question: {nasty_question}\nSELECT * WHERE {{ ?s ?p "</script><!--<script>" }} LIMIT 1\n'
     (tmp_path / "queries" / "cq99-nasty.rq").write_text(nasty_query, encoding="utf-8")
-    settings = dataclasses.replace(app.extensions["kg.settings"], root=tmp_path)
-    monkeypatch.setitem(app.extensions, "kg.settings", settings)
+    monkeypatch.setitem(app.extensions, "kg.questions", questions(tmp_path / "queries"))
     page = app.test_client().get("/sparql", headers={"Accept": BROWSER_ACCEPT}).get_data(as_text=True)
     assert "<script>alert" not in page
     assert "<b>bold</b>" not in page
@@ -183,3 +182,23 @@ def test_examples_are_embedded_safely(app: Flask, tmp_path: Path, monkeypatch: p
     examples = json.loads(Page(page).json_scripts["examples"])
     assert examples[0]["query"] == nasty_query
     assert examples[0]["question"] == nasty_question
+
+
+def test_the_examples_are_those_of_the_release_served_not_of_the_working_tree(project) -> None:
+    """The examples are copied into the snapshot at build time: a question edited or added after the build
+    is not offered against data it was not written for, until the next build."""
+    from kg.build.pipeline import build, up_to_date
+    from kg.web import create_app
+
+    snapshot, _ = build(project)
+    assert sorted(p.name for p in snapshot.questions_dir.iterdir()) == sorted(
+        p.name for p in project.queries_dir.iterdir() if p.suffix in (".rq", ".tsv"))
+    built = [q.name for q in questions(project.queries_dir)]
+    (project.queries_dir / "cq99-added-later.rq").write_text("# Question: added after the build?\nASK {}\n")
+    app = create_app(dataclasses.replace(project, query_workers=1), snapshot)
+    try:
+        page = app.test_client().get("/sparql", headers={"Accept": BROWSER_ACCEPT}).get_data(as_text=True)
+    finally:
+        app.extensions["kg.endpoint"].close()
+    assert [e["name"] for e in json.loads(Page(page).json_scripts["examples"])] == built
+    assert up_to_date(project) is None  # the questions are inputs of the build: the next build takes the new one

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import resource
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
+import pyoxigraph as ox
 from rdflib import Graph
 
 from kg.build.concurrency import Background
@@ -20,7 +23,7 @@ from kg.build.validate import validate
 from kg.build.void import write_void
 from kg.build.writer import SnapshotWriter, input_hash, library_versions
 from kg.config import Settings
-from kg.snapshot import OutdatedSnapshot, Snapshot
+from kg.snapshot import QUESTIONS_DIR, OutdatedSnapshot, Snapshot
 
 
 class BuildFailed(Exception):
@@ -96,7 +99,23 @@ def inputs_hash(settings: Settings) -> str:
     """The hash of every file a build reads, by its path from the project root."""
     files = [p for folder in (settings.ontology_dir, settings.data_dir, settings.shapes_dir) for p in turtle_files(folder)]
     files += sorted(p for p in settings.checks_dir.glob("*") if p.suffix in (".rq", ".toml"))
+    files += question_files(settings)
     return input_hash({_relative(p, settings): p for p in files})
+
+
+def question_files(settings: Settings) -> list[Path]:
+    """The competency questions (``*.rq``) and their expected answers (``*.tsv``)."""
+    return sorted(p for p in settings.queries_dir.glob("*") if p.suffix in (".rq", ".tsv") and p.is_file())
+
+
+def copy_questions(files: list[Path], staging: Path, _manifest: dict[str, Any], _dataset: ox.Store) -> dict[str, Any]:
+    """A build step: the questions go into the snapshot, so the server offers the examples that belong to
+    the data it serves (the working tree may have moved on)."""
+    folder = staging / QUESTIONS_DIR
+    folder.mkdir()
+    for path in files:
+        shutil.copyfile(path, folder / path.name)
+    return {"questions": sorted(p.stem for p in files if p.suffix == ".rq")}
 
 
 def up_to_date(settings: Settings) -> Snapshot | None:
@@ -150,9 +169,11 @@ def build(settings: Settings, stages: Stages | None = None) -> tuple[Snapshot, V
         "reasoner": settings.reasoner,
         "shacl_engine": settings.shacl_engine,
     }
-    # The downloads, then the VoID description of the store and the downloads: written inside the snapshot.
+    # The downloads, the VoID description of the store and the downloads, and the example queries the
+    # server offers: written inside the snapshot.
     with stages.stage("snapshot"):
-        snapshot = writer.finish(manifest, keep=settings.keep_snapshots, artefacts=(write_dumps, write_void))
+        snapshot = writer.finish(manifest, keep=settings.keep_snapshots,
+                                 artefacts=(write_dumps, write_void, partial(copy_questions, question_files(settings))))
     stages.rows.sort(key=lambda row: _STAGE_ORDER.index(row[0]))
     return snapshot, report
 

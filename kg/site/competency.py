@@ -21,14 +21,11 @@ _ORDER_BY = re.compile(r"\bORDER\s+BY\b", re.IGNORECASE)
 @dataclass(frozen=True)
 class CompetencyQuestion:
     path: Path
+    text: str  # read once: the server offers the same examples on every request
 
     @property
     def name(self) -> str:
         return self.path.stem
-
-    @property
-    def text(self) -> str:
-        return self.path.read_text(encoding="utf-8")
 
     @property
     def question(self) -> str:
@@ -54,7 +51,7 @@ class CompetencyQuestion:
 
 
 def questions(folder: Path) -> list[CompetencyQuestion]:
-    return [CompetencyQuestion(p) for p in sorted(folder.glob("*.rq"))]
+    return [CompetencyQuestion(p, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.rq"))]
 
 
 def rows(tsv: str) -> list[str]:

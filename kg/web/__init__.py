@@ -21,6 +21,7 @@ from kg.query.metrics import Metrics
 from kg.query.protocol import Endpoint
 from kg.query.result_formats import ALL_FORMATS
 from kg.query.store import GraphStore
+from kg.site.competency import questions
 from kg.snapshot import Snapshot
 
 log = logging.getLogger("kg.access")
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
     # The pages' own bounded queries (never user SPARQL) use one read-only store of the snapshot.
     app.extensions["kg.store"] = GraphStore(snapshot)
     app.extensions["kg.graph_labels"] = _graph_labels(app.extensions["kg.store"])
+    # The example queries of the release being served, not of the working tree.
+    app.extensions["kg.questions"] = questions(snapshot.questions_dir)
 
     app.register_blueprint(sparql.bp)
     app.register_blueprint(meta.bp)

@@ -37,7 +37,6 @@ from werkzeug.exceptions import HTTPException
 from kg.namespaces import IC
 from kg.query.store import GraphStore
 from kg.site.catalogue import DATED_KINDS, MAIN_CLASSES, Catalogue
-from kg.site.competency import questions
 from kg.site.describe import FORMAT_NAMES, RDF_SUFFIXES, Describer
 from kg.site.pages import href, iter_formats, local_path, page_model, sparql_link
 from kg.web.cache import once
@@ -186,9 +185,8 @@ def home() -> Response:
     inferred_triples = manifest["graphs"].get(inferred, {}).get("triples", 0)
     classes = [{"label": s.catalogue.class_labels.get(str(IC[c]), c), "count": s.catalogue.class_counts.get(str(IC[c]), 0),
                 "href": f"/id/{kind}/", "term": f"/def/{c}"} for c, kind in MAIN_CLASSES]
-    settings = current_app.extensions["kg.settings"]
     examples = [{"name": q.name, "question": _QUESTION.sub("", q.question), "href": sparql_link(q.text)}
-                for q in questions(settings.queries_dir)][:6]
+                for q in current_app.extensions["kg.questions"]][:6]
     return _page("home.html", total=total, asserted=total - inferred_triples, inferred=inferred_triples,
                  entities=len(s.catalogue.entries), classes=classes, graphs=graphs, examples=examples,
                  kinds=_kind_summaries(s), base=s.base, build_id=manifest.get("build_id", ""),
