@@ -19,7 +19,7 @@ from kg.build.pipeline import BuildFailed, Pipeline, Stages, build, up_to_date
 from kg.build.reason import InconsistentGraph
 from kg.build.report_formats import FORMATS, to_text
 from kg.config import Settings, SettingsError, load_settings
-from kg.query.results import RESULT_FORMATS, serialize
+from kg.query.results import FORMAT_NAMES, serialize
 from kg.query.stats import compute
 from kg.query.store import GraphStore, Scope
 from kg.snapshot import OutdatedSnapshot, Snapshot
@@ -220,7 +220,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("query", help="run a SPARQL query over the current snapshot (asserted + inferred by default)")
     p.add_argument("sparql", help="the query text, or - to read it from standard input")
-    p.add_argument("--format", choices=["table", *RESULT_FORMATS], default="table")
+    p.add_argument("--format", choices=["table", *FORMAT_NAMES], default="table")
     p.add_argument("--graphs", choices=[s.value for s in Scope], default=Scope.ALL.value, help="which graphs form the default graph")
     p.set_defaults(command=cmd_query)
 

@@ -24,6 +24,7 @@ from typing import Any, Mapping
 
 import pyoxigraph as ox
 
+from kg.formats import JSONLD, NQUADS, NTRIPLES, TRIG, TURTLE, Format
 from kg.namespaces import VOID_PREFIXES
 
 DATASET_FILE = "dataset.nq"
@@ -44,15 +45,18 @@ GZIP_MEDIA_TYPE = "application/gzip"
 
 @dataclass(frozen=True)
 class DumpFormat:
-    """One download: its file name, the RDF syntax inside, and whether it keeps the named graphs."""
+    """One download: its file name, the RDF format inside, whether it keeps the named graphs, compression."""
 
     file: str
-    rdf_format: ox.RdfFormat
-    media_type: str  # of the RDF inside (the file itself is application/gzip when ``gzip``)
-    w3c_iri: str  # http://www.w3.org/ns/formats/…
+    format: Format
     title: str
     graphs: bool
     gzip: bool = False
+
+    @property
+    def media_type(self) -> str:
+        """Of the RDF inside (the file itself is application/gzip when ``gzip``)."""
+        return self.format.media_type
 
     @property
     def content_type(self) -> str:
@@ -61,17 +65,11 @@ class DumpFormat:
 
 
 DUMP_FORMATS: tuple[DumpFormat, ...] = (
-    DumpFormat("integrating-cities.ttl", ox.RdfFormat.TURTLE, "text/turtle", "http://www.w3.org/ns/formats/Turtle",
-               "Turtle: the union of all graphs", graphs=False),
-    DumpFormat("integrating-cities.nt.gz", ox.RdfFormat.N_TRIPLES, "application/n-triples",
-               "http://www.w3.org/ns/formats/N-Triples", "N-Triples (gzip): the union of all graphs", graphs=False,
-               gzip=True),
-    DumpFormat("integrating-cities.nq.gz", ox.RdfFormat.N_QUADS, "application/n-quads",
-               "http://www.w3.org/ns/formats/N-Quads", "N-Quads (gzip): every named graph", graphs=True, gzip=True),
-    DumpFormat("integrating-cities.trig", ox.RdfFormat.TRIG, "application/trig", "http://www.w3.org/ns/formats/TriG",
-               "TriG: every named graph", graphs=True),
-    DumpFormat("integrating-cities.jsonld", ox.RdfFormat.JSON_LD, "application/ld+json",
-               "http://www.w3.org/ns/formats/JSON-LD", "JSON-LD: every named graph", graphs=True),
+    DumpFormat("integrating-cities.ttl", TURTLE, "Turtle: the union of all graphs", graphs=False),
+    DumpFormat("integrating-cities.nt.gz", NTRIPLES, "N-Triples (gzip): the union of all graphs", graphs=False, gzip=True),
+    DumpFormat("integrating-cities.nq.gz", NQUADS, "N-Quads (gzip): every named graph", graphs=True, gzip=True),
+    DumpFormat("integrating-cities.trig", TRIG, "TriG: every named graph", graphs=True),
+    DumpFormat("integrating-cities.jsonld", JSONLD, "JSON-LD: every named graph", graphs=True),
 )
 BY_FILE = {f.file: f for f in DUMP_FORMATS}
 

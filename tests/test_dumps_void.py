@@ -36,7 +36,7 @@ def parse_dump(path: Path, fmt: DumpFormat) -> list:
     data = path.read_bytes()
     if fmt.gzip:
         data = gzip.decompress(data)
-    return list(ox.parse(data, format=fmt.rdf_format))
+    return list(ox.parse(data, format=fmt.format.rdf))
 
 
 def named_quads(store) -> list[ox.Quad]:

@@ -12,7 +12,7 @@ import pytest
 from rdflib import Graph
 
 from kg.config import PROJECT_ROOT
-from kg.query.result_formats import BY_FORM
+from kg.formats import BY_FORM
 from kg.site.competency import questions
 
 G = "https://w3id.org/integrating-cities/graph/"

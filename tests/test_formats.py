@@ -8,7 +8,8 @@ import io
 import pyoxigraph as ox
 import pytest
 
-from kg.query.result_formats import CSV, JSON, TSV, XML, write
+from kg.formats import CSV, JSON, TSV, XML
+from kg.query.result_formats import write
 
 VALUES = [
     ox.Literal('a "quoted", comma\nnew line\ttab'),

@@ -19,7 +19,10 @@ from rdflib.compare import isomorphic
 
 from kg.config import BASE_IRI
 from kg.namespaces import INSTANCE_KINDS, PREFIXES
-from kg.site.describe import RDF_SUFFIXES, Describer, format_date, format_range, to_jsonld
+from kg.formats import RDF_FORMATS
+from kg.site.describe import Describer, format_date, format_range, to_jsonld
+
+RDF_SUFFIXES = [f.suffix for f in RDF_FORMATS]
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 HELSINKI = BASE_IRI + "id/city/helsinki"

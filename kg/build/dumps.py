@@ -64,7 +64,7 @@ def write_dumps(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> d
             # mtime=0 and no file name in the header: the compressed bytes depend on the content only.
             out = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=GZIP_LEVEL) if fmt.gzip else raw
             with out:
-                _WRITERS[fmt.rdf_format](out, dataset, union_graphs(manifest) if not fmt.graphs else graphs,
+                _WRITERS[fmt.format.rdf](out, dataset, union_graphs(manifest) if not fmt.graphs else graphs,
                                          files[fmt.graphs])
         return {
             "media_type": fmt.media_type,

@@ -28,7 +28,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from kg.namespaces import PREFIXES
-from kg.query.result_formats import BY_NAME, write
+from kg.formats import BY_NAME
+from kg.query.result_formats import write
 from kg.snapshot import Snapshot
 
 

@@ -10,10 +10,10 @@ import hashlib
 from dataclasses import dataclass
 
 from kg.config import Settings
+from kg.formats import BY_FORM, Format, by_name, negotiate
 from kg.query.executor import InlineRunner, QueryJob, QueryOutcome, QueryPool, is_bounded
 from kg.query.guard import QueryRefused, analyse, check
 from kg.query.metrics import Metrics
-from kg.query.result_formats import BY_FORM, BY_NAME, MEDIA_ALIASES, Format
 from kg.snapshot import Snapshot
 
 
@@ -51,37 +51,34 @@ class Endpoint:
         #: None (inline=False): every query goes to a worker.
         self.inline = InlineRunner(snapshot) if inline else None
 
-    def prepare(self, request: ProtocolRequest, accept_best_match) -> Prepared:
-        """Check the query and choose its format; raise QueryRefused (with an HTTP status) if we will not run it.
-
-        ``accept_best_match(candidates)`` returns the media type the client prefers among candidates, or None.
-        """
+    def prepare(self, request: ProtocolRequest, accept: str | None) -> Prepared:
+        """Check the query and choose its format for the ``Accept`` header; raise QueryRefused (with an HTTP
+        status) if we will not run it."""
         plan = analyse(request.query)
         check(plan, set(self.published_graphs), self.settings.allowed_services, self.settings.max_query_depth)
         for iri in request.default_graph_uris + request.named_graph_uris:
             if iri not in self.published_graphs:
                 raise QueryRefused(400, f"Unknown graph <{iri}>: default-graph-uri and named-graph-uri only select graphs "
                                    "of this dataset, listed in the service description (GET /sparql).")
-        fmt = self._choose_format(plan.form or "SELECT", request.format, accept_best_match)
+        fmt = self._choose_format(plan.form or "SELECT", request.format, accept)
         default, named = self._dataset(request, plan)
         inline = self.inline is not None and default is None and is_bounded(request.query)
         job = QueryJob(request.query, default, named, fmt.name, self.settings.max_rows)
         return Prepared(job, fmt, self._etag(job), inline)
 
-    def _choose_format(self, form: str, explicit: str | None, accept_best_match) -> Format:
+    def _choose_format(self, form: str, explicit: str | None, accept: str | None) -> Format:
         offered = BY_FORM[form]
         if explicit is not None:
-            fmt = BY_NAME.get(explicit) or MEDIA_ALIASES.get(explicit)
-            if fmt is None or fmt not in offered:
+            fmt = by_name(explicit, offered)
+            if fmt is None:
                 raise QueryRefused(400, f"format={explicit} cannot express {form} results; use one of "
                                    + ", ".join(f.name for f in offered))
             return fmt
-        candidates = [f.media_type for f in offered] + [a for a, f in MEDIA_ALIASES.items() if f in offered]
-        chosen = accept_best_match(candidates)
+        chosen = negotiate(accept, offered)
         if chosen is None:
             raise QueryRefused(406, f"None of the requested media types can express {form} results. Available: "
                                + ", ".join(f.media_type for f in offered))
-        return BY_NAME.get(chosen) or MEDIA_ALIASES[chosen]
+        return chosen
 
     def _dataset(self, request: ProtocolRequest, plan) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
         """Protocol parameters override FROM / FROM NAMED (SPARQL 1.1 Protocol, 2.1.4); both only name our graphs.

@@ -1,6 +1,5 @@
-"""Result formats: which media types each query form can be answered in, and the writers.
+"""The writers of query results, in the formats of :mod:`kg.formats`.
 
-Content negotiation is a lookup in these tables (tested on its own in tests/test_formats.py).
 SELECT results are written here, row by row, so that a row cap can stop the engine early; the
 writers follow the W3C result formats:
 https://www.w3.org/TR/sparql11-results-json/ https://www.w3.org/TR/rdf-sparql-XMLres/
@@ -19,47 +18,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
+from kg.formats import CSV, JSON, TRIG, TSV, TURTLE, XML, Format
+
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-
-
-@dataclass(frozen=True)
-class Format:
-    media_type: str
-    name: str  # the value of the ``format=`` parameter
-    w3c_iri: str  # http://www.w3.org/ns/formats/… for the service description
-
-
-JSON = Format("application/sparql-results+json", "json", "http://www.w3.org/ns/formats/SPARQL_Results_JSON")
-XML = Format("application/sparql-results+xml", "xml", "http://www.w3.org/ns/formats/SPARQL_Results_XML")
-CSV = Format("text/csv", "csv", "http://www.w3.org/ns/formats/SPARQL_Results_CSV")
-TSV = Format("text/tab-separated-values", "tsv", "http://www.w3.org/ns/formats/SPARQL_Results_TSV")
-TURTLE = Format("text/turtle", "turtle", "http://www.w3.org/ns/formats/Turtle")
-NTRIPLES = Format("application/n-triples", "ntriples", "http://www.w3.org/ns/formats/N-Triples")
-JSONLD = Format("application/ld+json", "jsonld", "http://www.w3.org/ns/formats/JSON-LD")
-RDFXML = Format("application/rdf+xml", "rdfxml", "http://www.w3.org/ns/formats/RDF_XML")
-NQUADS = Format("application/n-quads", "nquads", "http://www.w3.org/ns/formats/N-Quads")
-TRIG = Format("application/trig", "trig", "http://www.w3.org/ns/formats/TriG")
-
-#: What each query form can be answered in; the first is the default when the client has no preference.
-BY_FORM: dict[str, tuple[Format, ...]] = {
-    "SELECT": (JSON, XML, CSV, TSV),
-    "ASK": (JSON, XML, CSV, TSV),
-    "CONSTRUCT": (TURTLE, NTRIPLES, JSONLD, RDFXML, NQUADS, TRIG),
-    "DESCRIBE": (TURTLE, NTRIPLES, JSONLD, RDFXML, NQUADS, TRIG),
-}
-ALL_FORMATS = (JSON, XML, CSV, TSV, TURTLE, NTRIPLES, JSONLD, RDFXML, NQUADS, TRIG)
-BY_NAME = {f.name: f for f in ALL_FORMATS} | {f.media_type: f for f in ALL_FORMATS}
-#: Aliases clients send for the same formats.
-MEDIA_ALIASES = {"application/json": JSON, "application/xml": XML, "text/xml": XML, "application/x-turtle": TURTLE,
-                 "text/plain": NTRIPLES, "application/x-trig": TRIG}
-
-_RDF_FORMATS = {
-    TURTLE: ox.RdfFormat.TURTLE, NTRIPLES: ox.RdfFormat.N_TRIPLES, JSONLD: ox.RdfFormat.JSON_LD,
-    RDFXML: ox.RdfFormat.RDF_XML, NQUADS: ox.RdfFormat.N_QUADS, TRIG: ox.RdfFormat.TRIG,
-}
-_BOOLEAN_FORMATS = {JSON: ox.QueryResultsFormat.JSON, XML: ox.QueryResultsFormat.XML,
-                    CSV: ox.QueryResultsFormat.CSV, TSV: ox.QueryResultsFormat.TSV}
 
 
 @dataclass(frozen=True)
@@ -73,11 +34,11 @@ def write(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: Fo
           prefixes: dict[str, str] | None = None) -> Written:
     """Serialise at most ``max_rows`` solutions (or triples); say whether more were left."""
     if isinstance(result, ox.QueryBoolean):
-        return Written(result.serialize(format=_BOOLEAN_FORMATS[fmt]) or b"", 1, False)
+        return Written(result.serialize(format=fmt.results) or b"", 1, False)
     if isinstance(result, ox.QueryTriples):
         triples, truncated = _take(result, max_rows)
         options = {"prefixes": prefixes} if fmt in (TURTLE, TRIG) and prefixes else {}
-        return Written(ox.serialize(triples, format=_RDF_FORMATS[fmt], **options) or b"", len(triples), truncated)
+        return Written(ox.serialize(triples, format=fmt.rdf, **options) or b"", len(triples), truncated)
     names = [v.value for v in result.variables]
     rows, truncated = _take(result, max_rows)
     writer = {JSON: _json, XML: _xml, CSV: _csv, TSV: _tsv}[fmt]

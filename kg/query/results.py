@@ -7,11 +7,12 @@ import sys
 import pyoxigraph as ox
 
 from kg.namespaces import PREFIXES
-from kg.query.result_formats import BY_FORM, BY_NAME, TURTLE, write
+from kg.formats import BY_NAME, RESULT_FORMATS, TURTLE
+from kg.query.result_formats import write
 from kg.query.store import QueryResult
 
 #: ``kg query --format`` choices besides ``table``: the SELECT/ASK formats of the endpoint.
-RESULT_FORMATS = [f.name for f in BY_FORM["SELECT"]]
+FORMAT_NAMES = [f.name for f in RESULT_FORMATS]
 
 
 def serialize(result: QueryResult, fmt: str) -> bytes:

@@ -10,7 +10,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from kg.namespaces import VOID
-from kg.query.result_formats import ALL_FORMATS
+from kg.formats import BY_FORM
 from kg.terms import new_graph
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
@@ -30,7 +30,7 @@ def describe(endpoint_url: str, manifest: dict, graph_labels: dict[str, str]) ->
         "source document, curated vocabularies, and the OWL 2 RL entailments in graph/inferred. FROM, FROM NAMED and "
         "the default-graph-uri / named-graph-uri parameters select among these graphs only; SERVICE is refused unless "
         "allow-listed.", lang="en")))
-    for fmt in ALL_FORMATS:
+    for fmt in dict.fromkeys(f for formats in BY_FORM.values() for f in formats):
         graph.add((service, SD.resultFormat, URIRef(fmt.w3c_iri)))
     # The VoID/DCAT description of the dataset (statistics, downloads), served next to the endpoint.
     graph.add((service, RDFS.seeAlso, URIRef(urljoin(endpoint_url, ".well-known/void"))))

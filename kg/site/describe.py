@@ -33,6 +33,7 @@ from typing import Iterable, Iterator
 
 import pyoxigraph as ox
 
+from kg.formats import JSONLD, RDFXML, TRIG, TURTLE, Format
 from kg.namespaces import PREFIXES
 from kg.query.store import GraphStore, Scope
 
@@ -59,21 +60,6 @@ TERM_LABELS = {RDF + "type": "type", RDFS + "label": "label", RDFS + "comment": 
                SKOS + "narrower": "narrower concept", SKOS + "definition": "definition", SKOS + "topConceptOf": "top concept of",
                SKOS + "hasTopConcept": "top concept"}
 
-#: Triple formats: suffix → (media type, pyoxigraph format; None for our JSON-LD writer).
-TRIPLE_FORMATS: dict[str, tuple[str, ox.RdfFormat | None]] = {
-    "ttl": ("text/turtle", ox.RdfFormat.TURTLE),
-    "jsonld": ("application/ld+json", None),
-    "nt": ("application/n-triples", ox.RdfFormat.N_TRIPLES),
-    "rdf": ("application/rdf+xml", ox.RdfFormat.RDF_XML),
-}
-#: Quad formats, which keep each triple in its named graph.
-QUAD_FORMATS: dict[str, tuple[str, ox.RdfFormat]] = {
-    "trig": ("application/trig", ox.RdfFormat.TRIG),
-    "nq": ("application/n-quads", ox.RdfFormat.N_QUADS),
-}
-RDF_SUFFIXES = {**TRIPLE_FORMATS, **QUAD_FORMATS}
-FORMAT_NAMES = {"ttl": "Turtle", "jsonld": "JSON-LD", "nt": "N-Triples", "rdf": "RDF/XML", "trig": "TriG",
-                "nq": "N-Quads", "html": "HTML"}
 
 #: N-ary nodes: class → (property to the member or holder, property to the organisation).
 NARY = {IC + "Membership": (IC + "member", IC + "organisation"), IC + "Affiliation": (IC + "member", IC + "organisation"),
@@ -264,17 +250,16 @@ class Description:
         """The description as triples: the quads without their graph names."""
         return sorted({ox.Triple(q.subject, q.predicate, q.object) for q in self.quads()}, key=str)
 
-    def serialize(self, suffix: str) -> bytes:
-        """The description in one of :data:`RDF_SUFFIXES`."""
-        if suffix in QUAD_FORMATS:
-            fmt = QUAD_FORMATS[suffix][1]
-            options = {"prefixes": PREFIXES} if fmt == ox.RdfFormat.TRIG else {}
-            return ox.serialize(self.quads(), format=fmt, **options) or b""
-        fmt = TRIPLE_FORMATS[suffix][1]
-        if fmt is None:
+    def serialize(self, fmt: Format) -> bytes:
+        """The description in one of :data:`kg.formats.RDF_FORMATS`: those that keep named graphs get the
+        quads, JSON-LD our compacted writer (:func:`to_jsonld`), the others Oxigraph's."""
+        if fmt.graphs:
+            options = {"prefixes": PREFIXES} if fmt is TRIG else {}
+            return ox.serialize(self.quads(), format=fmt.rdf, **options) or b""
+        if fmt is JSONLD:
             return json.dumps(to_jsonld(self.triples(), self.iri), ensure_ascii=False, indent=1).encode("utf-8")
-        options = {"prefixes": PREFIXES} if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) else {}
-        return ox.serialize(self.triples(), format=fmt, **options) or b""
+        options = {"prefixes": PREFIXES} if fmt in (TURTLE, RDFXML) else {}
+        return ox.serialize(self.triples(), format=fmt.rdf, **options) or b""
 
     # -- convenience --------------------------------------------------------------------------
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Iterable, Iterator
+from typing import Iterable
 from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from kg.site.describe import DATE_PROPERTIES, FORMAT_NAMES, IC, RDF, RDF_LANGSTRING, RDF_SUFFIXES, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, SCHEMA_NAME, SKOS, TERM_LABELS, XSD, XSD_STRING, Description, GraphInfo, Linked, NaryRow, curie, event_range, fallback_label, format_date, format_range, natural, to_jsonld
+from kg.formats import HTML, RDF_FORMATS
+from kg.site.describe import DATE_PROPERTIES, IC, RDF, RDF_LANGSTRING, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, SCHEMA_NAME, SKOS, TERM_LABELS, XSD, XSD_STRING, Description, GraphInfo, Linked, NaryRow, curie, event_range, fallback_label, format_date, format_range, natural, to_jsonld
 
 # ---------------------------------------------------------------------------------------------
 # Links for pages
@@ -43,11 +44,8 @@ def inbound_query(iri: str) -> str:
     return f"SELECT ?subject ?property WHERE {{\n  ?subject ?property <{iri}> .\n}}\nORDER BY ?property ?subject"
 
 
-def iter_formats() -> Iterator[tuple[str, str, str]]:
-    """(suffix, name, media type) of every representation of a resource."""
-    yield "html", FORMAT_NAMES["html"], "text/html"
-    for suffix, (media_type, _) in RDF_SUFFIXES.items():
-        yield suffix, FORMAT_NAMES[suffix], media_type
+#: Every representation of a resource, in the order pages list them.
+PAGE_FORMATS = (HTML, *RDF_FORMATS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,7 +301,8 @@ class PageBuilder:
             "inbound": inbound, "inbound_shown": len(d.inbound), "inbound_total": d.inbound_total,
             "inbound_inferred": d.inbound_inferred, "inbound_query": sparql_link(inbound_query(d.iri)),
             "sources": self.source_list(),
-            "formats": [{"suffix": s, "name": n, "media_type": m, "href": f"{path}.{s}"} for s, n, m in iter_formats()],
+            "formats": [{"suffix": f.suffix, "name": f.label, "media_type": f.media_type, "href": f"{path}.{f.suffix}"}
+                        for f in PAGE_FORMATS],
             "describe_query": sparql_link(describe_query(d.iri)),
             "jsonld": embedded_jsonld(d),
         }

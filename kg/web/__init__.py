@@ -19,7 +19,7 @@ from werkzeug.http import http_date
 from kg.config import Settings, load_settings
 from kg.query.metrics import Metrics
 from kg.query.protocol import Endpoint
-from kg.query.result_formats import ALL_FORMATS
+from kg.formats import ALL_FORMATS
 from kg.query.store import GraphStore
 from kg.site.competency import questions
 from kg.snapshot import Snapshot
@@ -48,9 +48,8 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
     snapshot = snapshot or Snapshot.open(settings.current_snapshot)
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.config["COMPRESS_MIMETYPES"] = sorted({f.media_type for f in ALL_FORMATS} | {"text/html", "text/plain", "text/css",
-                                                                                    "text/javascript", "application/javascript",
-                                                                                    "application/json"})
+    app.config["COMPRESS_MIMETYPES"] = sorted({f.media_type for f in ALL_FORMATS} | {"text/plain", "text/css", "text/javascript",
+                                                                                    "application/javascript", "application/json"})
     app.config["COMPRESS_ALGORITHM"] = ["gzip", "deflate"]
     Compress(app)
 

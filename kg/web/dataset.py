@@ -15,22 +15,17 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
 
+from kg.formats import TRIPLE_FORMATS
 from kg.snapshot import BY_FILE, Snapshot
-from kg.web.negotiation import content_type, preferred
+from kg.web.negotiation import content_type, negotiated
 from kg.web.ui import asset_url
 
 bp = Blueprint("dataset", __name__, template_folder="templates")
 
 #: What the description can be sent as; the first is the default.
-VOID_FORMATS = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
-}
+VOID_FORMATS = TRIPLE_FORMATS
 
 
 def _snapshot() -> Snapshot:
@@ -44,20 +39,20 @@ def _last_modified() -> str:
 @bp.route("/void")
 @bp.route("/.well-known/void")  # the rule url_for gives (registered first)
 def void() -> Response:
-    offered = list(VOID_FORMATS)
-    best = preferred(offered)
+    best = negotiated(VOID_FORMATS)
     if best is None:
-        return Response(f"Not acceptable: the dataset description is available as {', '.join(offered)}.\n", status=406,
+        offered = ", ".join(f.media_type for f in VOID_FORMATS)
+        return Response(f"Not acceptable: the dataset description is available as {offered}.\n", status=406,
                         mimetype="text/plain", headers={"Vary": "Accept"})
     snapshot = _snapshot()
     try:
-        body = snapshot.void_description(VOID_FORMATS[best])
+        body = snapshot.void_description(best.rdf)
     except FileNotFoundError:
         return Response("This snapshot has no dataset description: rebuild it with `kg build`.\n", status=404,
                         mimetype="text/plain")
-    response = Response(body, content_type=content_type(best),
+    response = Response(body, content_type=content_type(best.media_type),
                         headers={"Vary": "Accept", "Last-Modified": _last_modified(), "Cache-Control": "no-cache"})
-    response.set_etag(f"{snapshot.manifest.get('void', {}).get('sha256', snapshot.manifest['build_id'])[:32]}-{best.split('/')[1]}")
+    response.set_etag(f"{snapshot.manifest.get('void', {}).get('sha256', snapshot.manifest['build_id'])[:32]}-{best.suffix}")
     return response.make_conditional(request)
 
 

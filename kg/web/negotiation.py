@@ -1,20 +1,19 @@
-"""Content negotiation shared by every blueprint: which offered media type a request prefers, and
-the Content-Type to send for it. https://www.rfc-editor.org/rfc/rfc9110#name-accept
+"""Content negotiation for every blueprint: :func:`kg.formats.negotiate` on this request's Accept
+header, and the Content-Type to send. https://www.rfc-editor.org/rfc/rfc9110#name-accept
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from flask import request
 
+from kg.formats import Format, negotiate
 
-def preferred(offered: list[str], default: str | None = None) -> str | None:
-    """The offered media type the client prefers (q-values honoured; the first offered wins ties).
 
-    No Accept header means any: then ``default``, or the first offered. None: nothing offered is acceptable.
-    """
-    if not request.accept_mimetypes:
-        return default or offered[0]
-    return request.accept_mimetypes.best_match(offered)
+def negotiated(offered: Sequence[Format], default: Format | None = None) -> Format | None:
+    """The offered format this request prefers (see :func:`kg.formats.negotiate`)."""
+    return negotiate(request.headers.get("Accept"), offered, default)
 
 
 def content_type(media_type: str) -> str:

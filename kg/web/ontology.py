@@ -30,43 +30,24 @@ the nearest term names (an HTML page for browsers, plain text for others).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 
+from kg.formats import HTML, TRIPLE_FORMATS, TURTLE, Format
 from kg.site import ontology_docs
 from kg.site.ontology_docs import OntologyDocs
 from kg.web.cache import once
-from kg.web.negotiation import client_has, content_type
+from kg.web.negotiation import client_has, content_type, negotiated
 from kg.web.ui import asset_url
 
 bp = Blueprint("ontology", __name__)
 
 
-@dataclass(frozen=True)
-class Variant:
-    suffix: str
-    media_type: str
-    rdflib_format: str | None  # None: the HTML page
-    label: str
-
-    @property
-    def content_type(self) -> str:
-        return content_type(self.media_type)
-
-
-TURTLE = Variant("ttl", "text/turtle", "turtle", "Turtle")
-JSONLD = Variant("jsonld", "application/ld+json", "json-ld", "JSON-LD")
-NTRIPLES = Variant("nt", "application/n-triples", "nt", "N-Triples")
-RDFXML = Variant("rdf", "application/rdf+xml", "pretty-xml", "RDF/XML")
-HTML = Variant("html", "text/html", None, "HTML")
 #: In order of preference when the client likes several equally.
-VARIANTS = (TURTLE, JSONLD, NTRIPLES, RDFXML, HTML)
-RDF_VARIANTS = VARIANTS[:-1]
+VARIANTS = (*TRIPLE_FORMATS, HTML)
 BY_SUFFIX = {v.suffix: v for v in VARIANTS}
-#: Other names clients use for the same media types.
-ALIASES = {TURTLE: ("application/x-turtle",), JSONLD: ("application/json",), HTML: ("application/xhtml+xml",)}
+
 
 def docs() -> OntologyDocs:
     """The documentation model of the served snapshot, read once per application."""
@@ -77,56 +58,20 @@ def docs() -> OntologyDocs:
 # Content negotiation
 
 
-def _accepted() -> list[tuple[str, float]]:
-    """The Accept header as (media range without parameters, q) pairs; empty when there is none."""
-    return [(value.split(";", 1)[0].strip().lower(), quality) for value, quality in request.accept_mimetypes]
-
-
-def quality(media_type: str, accepted: list[tuple[str, float]]) -> float:
-    """How much the client wants ``media_type``: the q of the most specific range that matches it."""
-    kind = media_type.split("/", 1)[0]
-    best: tuple[int, float] = (0, 0.0)
-    for media_range, q in accepted:
-        if media_range == media_type:
-            specificity = 3
-        elif media_range == f"{kind}/*":
-            specificity = 2
-        elif media_range in ("*/*", "*"):
-            specificity = 1
-        else:
-            continue
-        if specificity > best[0] or (specificity == best[0] and q > best[1]):
-            best = (specificity, q)
-    return best[1]
-
-
-def variant_quality(variant: Variant, accepted: list[tuple[str, float]]) -> float:
-    """The quality of the variant's media type; an alias counts only when named exactly (``application/*``
-    must not pick Turtle through ``application/x-turtle``)."""
-    named = [q for media_range, q in accepted if media_range in ALIASES.get(variant, ())]
-    return max([quality(variant.media_type, accepted), *named])
-
-
-def negotiate(variants: tuple[Variant, ...] = VARIANTS) -> Variant | None:
+def negotiate() -> Format | None:
     """The client's preferred variant, Turtle without an Accept header; None if none is acceptable."""
-    accepted = _accepted()
-    if not accepted:
-        return variants[0]
-    scored = [(variant_quality(v, accepted), -i, v) for i, v in enumerate(variants)]
-    q, _, best = max(scored, key=lambda item: item[:2])
-    return best if q > 0 else None
+    return negotiated(VARIANTS)
 
 
 def _wants_html() -> bool:
-    accepted = _accepted()
-    return bool(accepted) and variant_quality(HTML, accepted) > variant_quality(TURTLE, accepted)
+    return negotiated((TURTLE, HTML)) is HTML
 
 
 # --------------------------------------------------------------------------------------------------
 # URLs and headers
 
 
-def _url(name: str | None, variant: Variant | None = None) -> str:
+def _url(name: str | None, variant: Format | None = None) -> str:
     """Our URL for the ontology (name None) or a term, generic or with a suffix."""
     if name is None:
         return url_for("ontology.document_file", suffix=variant.suffix) if variant else url_for("ontology.document")
@@ -154,7 +99,7 @@ def _headers(name: str | None, negotiated: bool) -> dict[str, str]:
     return headers
 
 
-def _etag(name: str | None, variant: Variant) -> str:
+def _etag(name: str | None, variant: Format) -> str:
     build = current_app.extensions["kg.endpoint"].snapshot.manifest.get("build_id", "")
     return hashlib.sha256(f"{build}|{name}|{variant.suffix}".encode()).hexdigest()[:20]
 
@@ -204,7 +149,7 @@ def term(name: str) -> Response:
     return _respond(name, variant)
 
 
-def _respond(name: str | None, variant: Variant | None, negotiated_headers_for: str | None = None) -> Response:
+def _respond(name: str | None, variant: Format | None, negotiated_headers_for: str | None = None) -> Response:
     negotiated = variant is None
     if variant is None:
         variant = negotiate()
@@ -221,9 +166,9 @@ def _respond(name: str | None, variant: Variant | None, negotiated_headers_for: 
     if client_has(etag):
         return Response(status=304, headers=headers)
     if variant is HTML:
-        return Response(_page(), content_type=HTML.content_type, headers=headers)
-    body = docs().serialize(name, variant.rdflib_format or "")
-    return Response(body, content_type=variant.content_type, headers=headers)
+        return Response(_page(), content_type=content_type(HTML.media_type), headers=headers)
+    body = docs().serialize(name, variant.rdflib or "")
+    return Response(body, content_type=content_type(variant.media_type), headers=headers)
 
 
 def _see_other(location: str, name: str | None, negotiated: bool) -> Response:
@@ -239,7 +184,7 @@ def _page() -> str:
         docs=model,
         diagram=Markup(model.diagram),
         alternates=_alternates(None),
-        term_formats=RDF_VARIANTS,
+        term_formats=TRIPLE_FORMATS,
         asset=asset_url,
         missing=None,
     )
@@ -264,8 +209,8 @@ def _unknown_term(name: str) -> Response:
     headers = {"Vary": "Accept"}
     if _wants_html():
         page = render_template("ontology.html", docs=model, diagram=None, alternates=_alternates(None),
-                               term_formats=RDF_VARIANTS, asset=asset_url, missing=name, nearest=nearest)
-        return Response(page, status=404, content_type=HTML.content_type, headers=headers)
+                               term_formats=TRIPLE_FORMATS, asset=asset_url, missing=name, nearest=nearest)
+        return Response(page, status=404, content_type=content_type(HTML.media_type), headers=headers)
     lines = [f"404 Not Found: the ontology has no term {model.header.namespace}{name}."]
     if nearest:
         lines += ["", "Did you mean:"] + [f"  {model.header.namespace}{n}" for n in nearest]

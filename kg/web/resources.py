@@ -34,25 +34,21 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from kg.formats import HTML, JSONLD, NQUADS, NTRIPLES, RDFXML, TRIG, TURTLE, Format
 from kg.namespaces import IC
 from kg.query.store import GraphStore
 from kg.site.catalogue import DATED_KINDS, MAIN_CLASSES, Catalogue
-from kg.site.describe import FORMAT_NAMES, RDF_SUFFIXES, Describer
-from kg.site.pages import href, iter_formats, local_path, page_model, sparql_link
+from kg.site.describe import Describer
+from kg.site.pages import PAGE_FORMATS, href, local_path, page_model, sparql_link
 from kg.web.cache import once
-from kg.web.negotiation import client_has, content_type, preferred
+from kg.web.negotiation import client_has, content_type, negotiated
 from kg.web.ui import asset_url
 
 bp = Blueprint("resources", __name__, template_folder="templates")
 
-HTML = "text/html"
-#: Negotiable media types → suffix, in the order that breaks ties (``*/*`` gets the first).
-NEGOTIABLE = {"text/turtle": "ttl", HTML: "html", "application/ld+json": "jsonld", "application/n-triples": "nt",
-              "application/rdf+xml": "rdf", "application/trig": "trig", "application/n-quads": "nq"}
-#: Other names clients use for the same formats.
-ALIASES = {"application/x-turtle": "ttl", "application/json": "jsonld", "application/x-trig": "trig",
-           "application/xhtml+xml": "html"}
-SUFFIXES = {"html": HTML, **{s: media for s, (media, _) in RDF_SUFFIXES.items()}}
+#: What a resource's IRI negotiates between, in the order that breaks ties (``*/*`` gets the first).
+NEGOTIABLE = (TURTLE, HTML, JSONLD, NTRIPLES, RDFXML, TRIG, NQUADS)
+SUFFIXES = {f.suffix: f for f in NEGOTIABLE}
 KIND_TITLES = {
     "city": "Cities", "country": "Countries", "region": "Regions", "place": "Districts and other places",
     "organisation": "Organisations", "partnership": "Partnerships", "project": "Projects",
@@ -105,20 +101,12 @@ def _finish(body: bytes, media_type: str, status: int = 200, headers: dict[str, 
 
 def _page(template: str, status: int = 200, headers: dict[str, str] | None = None, **context) -> Response:
     html = render_template(template, asset=asset_url, **context)
-    return _finish(html.encode("utf-8"), HTML, status, headers)
+    return _finish(html.encode("utf-8"), HTML.media_type, status, headers)
 
 
 def _alternates(path: str) -> str:
     root = request.host_url.rstrip("/")
-    return ", ".join(f'<{root}{path}.{suffix}>; rel="alternate"; type="{media}"' for suffix, _, media in iter_formats())
-
-
-def _negotiate() -> str | None:
-    """The suffix of the representation the client prefers, or None if we have none it accepts."""
-    best = preferred(list(NEGOTIABLE) + list(ALIASES), default="text/turtle")
-    if best is None:
-        return None
-    return NEGOTIABLE.get(best) or ALIASES[best]
+    return ", ".join(f'<{root}{path}.{f.suffix}>; rel="alternate"; type="{f.media_type}"' for f in PAGE_FORMATS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,30 +125,30 @@ def graph(name: str) -> Response:
 
 def _resource(path: str, kind: str | None) -> Response:
     stem, dot, suffix = path.rpartition(".")
+    chosen: Format | None
     if dot and suffix in SUFFIXES and "/" not in suffix:
-        path, chosen, negotiated = stem, suffix, False
+        path, chosen, by_accept = stem, SUFFIXES[suffix], False
     else:
-        chosen, negotiated = _negotiate(), True
+        chosen, by_accept = negotiated(NEGOTIABLE), True
     s = site()
     iri = s.base + path
     description = s.describer.describe(iri)
     if description is None:
-        return not_found(iri, kind, html=(chosen == "html") if not negotiated else None)
+        return not_found(iri, kind, html=(chosen is HTML) if not by_accept else None)
     route = "/" + path
     headers = {"Link": _alternates(route)}
-    if negotiated:
+    if by_accept:
         headers["Vary"] = "Accept"
     if chosen is None:
-        offered = ", ".join(NEGOTIABLE)
+        offered = ", ".join(f.media_type for f in NEGOTIABLE)
         return Response(f"406 Not Acceptable: {route} is available as {offered} (or add a suffix: "
                         f"{', '.join('.' + x for x in SUFFIXES)}).\n", status=406, mimetype="text/plain",
                         headers=headers)
-    if negotiated:
-        headers["Content-Location"] = f"{route}.{chosen}"
-    if chosen == "html":
-        model = page_model(description, s.base)
-        return _page("resource.html", headers=headers, r=model, format_names=FORMAT_NAMES)
-    return _finish(description.serialize(chosen), SUFFIXES[chosen], headers=headers)
+    if by_accept:
+        headers["Content-Location"] = f"{route}.{chosen.suffix}"
+    if chosen is HTML:
+        return _page("resource.html", headers=headers, r=page_model(description, s.base))
+    return _finish(description.serialize(chosen), chosen.media_type, headers=headers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,8 +274,8 @@ def not_found(iri: str, kind: str | None, html: bool | None = None) -> Response:
 
 
 def _prefers_html() -> bool:
-    """Browsers name text/html; programs (``*/*``, ``text/turtle``, …) get plain text."""
-    return any(value == HTML and quality > 0 for value, quality in request.accept_mimetypes)
+    """Browsers prefer text/html; programs (``*/*``, ``text/turtle``, …) get plain text."""
+    return negotiated((TURTLE, HTML)) is HTML
 
 
 @bp.app_errorhandler(404)

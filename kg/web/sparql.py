@@ -4,20 +4,18 @@ https://www.w3.org/TR/sparql11-protocol/
 
 from __future__ import annotations
 
-from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, request
-from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.http import parse_accept_header
 
+from kg.formats import HTML, TRIPLE_FORMATS, TURTLE
 from kg.query.executor import PoolBusy, QuerySyntaxError, QueryTimeout, WorkerFailed
 from kg.query.guard import QueryRefused
 from kg.query.protocol import Endpoint, ProtocolRequest
 from kg.query.service_description import describe
 from kg.web import ui
-from kg.web.negotiation import client_has, content_type
+from kg.web.negotiation import client_has, content_type, negotiated
 
 bp = Blueprint("sparql", __name__)
 
@@ -25,8 +23,8 @@ FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UPDATE = "application/sparql-update"
 ACCEPTED_PARAMETERS = {"query", "default-graph-uri", "named-graph-uri", "format"}
-SD_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt",
-              "application/rdf+xml": "xml"}
+#: What a GET without a query is answered with: the service description, or the editor for browsers.
+DESCRIPTION_FORMATS = (*TRIPLE_FORMATS, HTML)
 
 
 def endpoint() -> Endpoint:
@@ -95,19 +93,6 @@ def read_protocol_request() -> ProtocolRequest | None:
     )
 
 
-@lru_cache(maxsize=512)
-def _preferred(accept: str, offered: tuple[str, ...]) -> str | None:
-    """:func:`kg.web.negotiation.preferred` for one Accept header; clients send few distinct ones, so it is cached."""
-    parsed = parse_accept_header(accept, MIMEAccept)
-    if not parsed:
-        return offered[0]
-    return parsed.best_match(offered)
-
-
-def preferred_for_request(offered: list[str]) -> str | None:
-    return _preferred(request.headers.get("Accept", ""), tuple(offered))
-
-
 def refused(error: QueryRefused) -> Response:
     endpoint().metrics.refused()
     return Response(error.message + "\n", status=error.status, mimetype="text/plain")
@@ -119,7 +104,7 @@ def sparql() -> Response:
         protocol_request = read_protocol_request()
         if protocol_request is None:
             return service_description()
-        prepared = endpoint().prepare(protocol_request, preferred_for_request)
+        prepared = endpoint().prepare(protocol_request, request.headers.get("Accept"))
     except QueryRefused as error:
         return refused(error)
     headers = {"ETag": f'"{prepared.etag}"', "Last-Modified": current_app.extensions["kg.last_modified"], "Vary": "Accept"}
@@ -146,14 +131,12 @@ def sparql() -> Response:
 
 
 def service_description() -> Response:
-    """The editor for browsers; the service description for everyone else."""
-    offered = ["text/html", *SD_FORMATS]
-    best = request.accept_mimetypes.best_match(offered, default="text/turtle")
-    if best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["text/turtle"]:
+    """The editor for browsers (HTML preferred over Turtle); the service description for everyone else,
+    Turtle when nothing offered is acceptable (a description beats a 406 for a client probing the endpoint)."""
+    best = negotiated(DESCRIPTION_FORMATS) or TURTLE
+    if best is HTML:
         return ui.editor()
-    if best == "text/html":
-        best = "text/turtle"
     kg = endpoint()
     graph = describe(request.base_url, kg.snapshot.manifest, current_app.extensions["kg.graph_labels"])
-    body = graph.serialize(format=SD_FORMATS[best], encoding="utf-8")
-    return Response(body, content_type=content_type(best), headers={"Vary": "Accept"})
+    body = graph.serialize(format=best.rdflib, encoding="utf-8")
+    return Response(body, content_type=content_type(best.media_type), headers={"Vary": "Accept"})
