@@ -1,4 +1,4 @@
-"""The fast SHACL engine (kg/build/shacl.py) reports exactly what pySHACL, the reference, reports.
+"""The fast SHACL engine (kg/build/shacl/) reports exactly what pySHACL, the reference, reports.
 
 Each case is a graph loaded with the ontology into the default graph of an Oxigraph store, as
 ``validate_store`` expects. The reference, ``kg.build.validate.run_shacl``, runs on the graph as the

@@ -1,0 +1,70 @@
+"""Fast SHACL validation: our shapes compiled into SPARQL queries that Oxigraph runs.
+
+pySHACL walks every focus node in Python and needs minutes for 10^5 triples. Here each constraint
+of the shapes graph becomes one SPARQL query that returns only its violating rows, so the work is
+done by the store's indexes (10^6 triples in about 10 s). pySHACL stays the reference:
+tests/test_shacl_fast.py checks that both engines give the same Violations on every fixture of
+tests/shapes/, on the shipped data and on synthetic graphs with planted violations.
+
+    validate_store(store, shapes) -> list[Violation]   # what kg.build.validate.run_shacl(...)[0] returns
+    compile_shapes(shapes) -> CompiledShapes            # once per shapes graph (cached); .validate(store)
+
+The graph validated is the store's default graph: the data and the ontology together, as pySHACL's
+``ont_graph`` mixes them. Named graphs are never read.
+
+Supported: what shapes/shapes.ttl uses, plus sh:nodeKind, sh:severity and sh:deactivated.
+
+* targets: sh:targetClass (instances of subclasses included: rdfs:subClassOf* in the validated
+  graph) and sh:targetSubjectsOf, on node shapes or on property shapes;
+* sh:property with an IRI sh:path (the only path form the shapes use);
+* sh:class, sh:datatype, sh:pattern with sh:flags "i"/"m", sh:minInclusive, sh:languageIn,
+  sh:nodeKind, sh:hasValue (an IRI), sh:minCount, sh:maxCount (distinct values), sh:uniqueLang;
+* sh:not and sh:or, whose members are node or property shapes made of the constraints above;
+* sh:sparql on node shapes: sh:select with $this, sh:prefixes/sh:declare, sh:message templates
+  ({?var} and {$var}) filled as pySHACL fills them, ?value and ?path taken from the results;
+* sh:severity, sh:deactivated; sh:name, sh:description and one sh:message for the report.
+
+Anything else in the sh: namespace, and the corners of these features listed where they are
+read, raise :class:`UnsupportedShape` naming the feature when the shapes are compiled: add the
+feature here, or validate with the reference engine.
+
+The modules, laid out as pySHACL lays out its constraint components (one per section of the spec):
+
+* ``compiler``: reads the shapes graph, refuses what it cannot compile, hands each parameter to its
+  family below; :class:`CompiledShapes` runs the constraints on a store;
+* ``base``: what they all build on: the run against one store, focus nodes, the tests of one value
+  node and the constraints whose query rows become Violations;
+* ``value_constraints`` (sh:class, sh:datatype, sh:nodeKind), ``value_range_constraints``
+  (sh:minInclusive), ``cardinality_constraints`` (sh:minCount, sh:maxCount),
+  ``string_based_constraints`` (sh:pattern, sh:languageIn, sh:uniqueLang), ``logical_constraints``
+  (sh:not, sh:or), ``shape_based_constraints`` (shapes inside sh:or/sh:not), ``other_constraints``
+  (sh:hasValue) and ``sparql_constraints`` (sh:sparql).
+
+Semantic choices (pySHACL's behaviour is matched, not SPARQL's):
+
+* sh:datatype, sh:minInclusive and sh:pattern judge a literal as pySHACL does, through rdflib's
+  reading of it: "2011-02-30"^^xsd:date is ill-typed, " 2"^^xsd:integer is the integer 2, and
+  any lexical form of xsd:gYear or xsd:gYearMonth passes (rdflib does not parse them). SPARQL
+  judges the literals whose lexical form it can judge the way rdflib does; the few others (one
+  lookup query per such constraint, over the values of its paths) are judged in Python by rdflib
+  and handed to the constraint's query by value.
+* sh:pattern is Python's ``re`` in pySHACL and Rust's ``regex`` in Oxigraph. Patterns are limited
+  to the syntax both read alike (see string_based_constraints.portable_pattern); strings with a
+  newline (Python's ``$`` also matches before a final newline) and, with the "i" flag, strings
+  with "İ" or "ı" (Python folds them to "i") are judged in Python.
+* Values are reported as the store holds them: Oxigraph keeps numbers and date-times canonical,
+  so "6.0"^^xsd:decimal is reported (and fills a message) as "6", where pySHACL given the rdflib
+  parse of the file says "6.0". Blank nodes keep the store's identifiers: a store built from the
+  rdflib graph pySHACL validates gives the same "_:id".
+* A SPARQL constraint runs once, its focus nodes joined at the start of its outermost group,
+  instead of once per pre-bound focus node; the two agree for the queries SHACL allows (no MINUS,
+  VALUES, SERVICE or subqueries, which are refused). Its query is run by Oxigraph, not by
+  rdflib's SPARQL engine; the two agree on the functions our queries use.
+* Left out, as no data of ours has them: instances of a blank-node subclass (of a target class or
+  of a sh:class), and a case-insensitive sh:pattern on an IRI containing "İ" or "ı".
+"""
+
+from kg.build.shacl.base import UnsupportedShape
+from kg.build.shacl.compiler import CompiledShapes, compile_shapes, validate_store
+
+__all__ = ["CompiledShapes", "UnsupportedShape", "compile_shapes", "validate_store"]

@@ -1,0 +1,228 @@
+"""What the compiler and every family of constraint components build on.
+
+* :class:`UnsupportedShape`, raised wherever a shape is read;
+* :class:`Run`: one validation of a store: what it holds (the subclasses of the classes the shapes
+  name, the classes and predicates in use, the literals rdflib judges for SPARQL), fresh variables;
+* :class:`Focus`: the focus nodes of a shape (its targets), as SPARQL;
+* :class:`Test`, :class:`UncertainTest`: a condition on one value node, as a SPARQL expression;
+* :class:`Constraint`: one query whose rows are results, each made a Violation by the shape's
+  :class:`Source`; :class:`ValueConstraint` applies a Test to each value node.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Iterator
+
+import pyoxigraph as ox
+from rdflib import BNode, URIRef
+from rdflib.namespace import RDF, RDFS
+from rdflib.term import Node
+
+from kg.build.report import Violation
+from kg.terms import to_rdflib
+
+TYPE = RDF.type.n3()
+
+
+class UnsupportedShape(ValueError):
+    """A shapes graph uses a SHACL feature this engine does not compile (the message names it).
+
+    Add the feature to kg/build/shacl/ (with a fixture proving it matches pySHACL), or validate
+    with the reference engine, kg.build.validate.run_shacl.
+    """
+
+    def __init__(self, feature: str, where: Node | None = None) -> None:
+        super().__init__(f"unsupported SHACL feature: {feature}" + (f" (in {where.n3()})" if where is not None else ""))
+        self.feature = feature
+
+
+def string(text: str) -> str:
+    """A SPARQL string literal."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+class Run:
+    """What one validation needs to know about the store before the constraint queries run."""
+
+    def __init__(self, store: ox.Store, classes: set[URIRef], predicates: set[URIRef],
+                 uncertain: dict[UncertainTest, set[URIRef]]) -> None:
+        """``classes``, ``predicates``, ``uncertain``: those of the compiled shapes (kg.build.shacl.compiler)."""
+        self.store = store
+        self.subclasses = self._subclasses(classes)
+        self.instantiated = self._present(sorted({t for terms in self.subclasses.values() for t in terms}), f"?s {TYPE} ?x")
+        self.used = self._present(sorted(p.n3() for p in predicates), "?s ?x ?o")
+        self.failing = {test: self._failing(test, paths) for test, paths in uncertain.items()}
+        self._names = itertools.count()
+
+    def fresh(self) -> str:
+        """A variable name of its own, for the patterns nested in EXISTS."""
+        return f"?_v{next(self._names)}"
+
+    def query(self, text: str) -> ox.QuerySolutions:
+        return self.store.query(text)
+
+    def _subclasses(self, classes: set[URIRef]) -> dict[URIRef, list[str]]:
+        """Each class with its subclasses (rdfs:subClassOf*), so that queries test rdf:type with IN."""
+        found: dict[URIRef, set[str]] = {c: {c.n3()} for c in classes}
+        if classes:
+            union = " UNION ".join(f"{{ ?s {RDFS.subClassOf.n3()}* {c.n3()} BIND({c.n3()} AS ?c) }}" for c in sorted(classes))
+            for row in self.store.query(f"SELECT ?c ?s WHERE {{ {union} }}"):
+                if isinstance(row["s"], ox.NamedNode):  # an instance of an anonymous class is not looked for
+                    found[URIRef(row["c"].value)].add(str(row["s"]))
+        return {c: sorted(terms) for c, terms in found.items()}
+
+    def _present(self, terms: list[str], pattern: str) -> set[str]:
+        """The terms ?x for which the pattern has a match: a constraint on absent classes or predicates is not run."""
+        if not terms:
+            return set()
+        rows = self.store.query(f"SELECT ?x WHERE {{ VALUES ?x {{ {' '.join(terms)} }} FILTER EXISTS {{ {pattern} }} }}")
+        return {str(row["x"]) for row in rows}
+
+    def _failing(self, test: "UncertainTest", paths: set[URIRef]) -> list[str]:
+        """The literals on these paths that SPARQL cannot judge for the test and rdflib finds failing."""
+        predicates = " ".join(p.n3() for p in sorted(paths))
+        rows = self.store.query(
+            f"SELECT DISTINCT ?v WHERE {{ VALUES ?p {{ {predicates} }} ?s ?p ?v "
+            f"FILTER(isLiteral(?v) && !({test.known('?v')})) }}")
+        return [str(row["v"]) for row in rows if not test.decide(to_rdflib(row["v"]))]
+
+
+class Test:
+    """A condition on one value node, as a SPARQL expression; ``component`` names it in results."""
+
+    component = ""
+
+    def passes(self, x: str, run: Run) -> str:
+        raise NotImplementedError
+
+
+class UncertainTest(Test):
+    """A test SPARQL decides only where ``known`` holds; rdflib decides the other literals.
+
+    ``known`` must be true for every IRI and blank node: only literals are looked up beforehand.
+    """
+
+    def known(self, x: str) -> str:
+        raise NotImplementedError
+
+    def verdict(self, x: str) -> str:
+        raise NotImplementedError
+
+    def decide(self, value: Node) -> bool:
+        raise NotImplementedError
+
+    @property
+    def needs_lookup(self) -> bool:
+        """Whether some literal may be left to Python (then its paths' literals are looked up)."""
+        return True
+
+    def passes(self, x: str, run: Run) -> str:
+        failing = run.failing.get(self, [])
+        if not failing:
+            return f"(!({self.known(x)}) || ({self.verdict(x)}))"
+        listed = " || ".join(f"sameTerm({x}, {term})" for term in failing)
+        return f"IF({self.known(x)}, {self.verdict(x)}, !({listed}))"
+
+
+@dataclass(frozen=True)
+class Focus:
+    """The focus nodes of a shape: instances of its target classes (and their subclasses), subjects of its predicates."""
+
+    classes: tuple[URIRef, ...]
+    subjects_of: tuple[URIRef, ...]
+
+    def enumerate(self, run: Run) -> str:
+        """A group binding ?this to each focus node once."""
+        parts = [f"{{ ?this {p.n3()} ?_o }}" for p in self.subjects_of]
+        if self.classes:
+            parts.insert(0, f"{{ VALUES ?_t {{ {' '.join(self._types(run))} }} ?this {TYPE} ?_t }}")
+        return f"{{ SELECT DISTINCT ?this WHERE {{ {' UNION '.join(parts)} }} }}"
+
+    def contains(self, x: str, run: Run) -> str:
+        """An expression true when ``x`` is a focus node (cheaper than enumerating them when few rows are tested)."""
+        parts = [f"EXISTS {{ {x} {p.n3()} ?_o }}" for p in self.subjects_of]
+        if self.classes:
+            parts.insert(0, f"EXISTS {{ {x} {TYPE} ?_t FILTER(?_t IN ({', '.join(self._types(run))})) }}")
+        return "(" + " || ".join(parts) + ")"
+
+    def is_empty(self, run: Run) -> bool:
+        return not (set(self._types(run)) & run.instantiated or {p.n3() for p in self.subjects_of} & run.used)
+
+    def _types(self, run: Run) -> list[str]:
+        return sorted({t for c in self.classes for t in run.subclasses[c]})
+
+
+@dataclass(frozen=True)
+class Source:
+    """How the results of one shape are reported: the fields of kg.build.validate._violation."""
+
+    shape: Node
+    severity: str
+    name: str | None
+    description: str | None
+    message: str
+    path: URIRef | None
+
+    def violation(self, component: str, focus: ox.Term, value: ox.Term | None, message: str | None = None,
+                  path: ox.Term | None = None) -> Violation:
+        short = "sh:" + component
+        result_path = _text(path) if path is not None else (str(self.path) if self.path is not None else None)
+        return Violation(
+            severity=self.severity,
+            rule=self.name or self.description or short,
+            message=self.message if message is None else message,
+            focus=f"_:{focus.value}" if isinstance(focus, ox.BlankNode) else _text(focus),
+            path=result_path,
+            value=None if value is None else _text(value),
+            component=short,
+            shape=None if isinstance(self.shape, BNode) else str(self.shape),
+        )
+
+
+def _text(term: ox.Term) -> str:
+    """A term as pySHACL's report gives it to kg.build.validate (rdflib's str of it)."""
+    return str(to_rdflib(term))
+
+
+class Constraint:
+    """One constraint of a shape with targets: one query, whose rows are its results."""
+
+    source: Source
+    focus: Focus
+    #: Whether a result needs a value of the path (sh:minCount and sh:hasValue report missing ones).
+    needs_values = True
+
+    def may_fail(self, run: Run) -> bool:
+        """False when the store has no focus node, or no value of the path where one is needed."""
+        path = self.source.path
+        return not self.focus.is_empty(run) and not (self.needs_values and path is not None and path.n3() not in run.used)
+
+    def violations(self, run: Run) -> Iterator[Violation]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ValueConstraint(Constraint):
+    """A test on each value node: the focus node itself (no path) or the values of the path."""
+
+    source: Source
+    focus: Focus
+    test: Test
+
+    def query(self, run: Run) -> str:
+        if self.source.path is None:
+            return f"SELECT ?this WHERE {{ {self.focus.enumerate(run)} FILTER(!({self.test.passes('?this', run)})) }}"
+        # The failing values first, in a subquery; only then is each one's subject tested for being a
+        # focus node. In one FILTER, Oxigraph evaluated the focus test (an EXISTS over the subject's
+        # types) on every row, even though the value test had already failed: 12x slower at 10^6.
+        return (f"SELECT DISTINCT ?this ?value WHERE {{ {{ SELECT ?this ?value WHERE {{ "
+                f"?this {self.source.path.n3()} ?value FILTER(!({self.test.passes('?value', run)})) }} }} "
+                f"FILTER({self.focus.contains('?this', run)}) }}")
+
+    def violations(self, run: Run) -> Iterator[Violation]:
+        value = "this" if self.source.path is None else "value"
+        for row in run.query(self.query(run)):
+            yield self.source.violation(self.test.component, row["this"], row[value])

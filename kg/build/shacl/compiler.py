@@ -1,0 +1,318 @@
+"""Compiling a shapes graph: its shapes read into constraints, what cannot be compiled faithfully refused.
+
+The compiler checks every sh: term of the graph against what is supported, reads the shapes with
+targets, and hands each parameter to the test or constraint of its family (the *_constraints
+modules); :class:`CompiledShapes` runs the constraints on a store.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import pyoxigraph as ox
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.term import Node
+
+from kg.build.report import FROM_SHACL, Violation
+from kg.build.shacl.base import Constraint, Focus, Run, Source, Test, UncertainTest, UnsupportedShape, ValueConstraint
+from kg.build.shacl.cardinality_constraints import CountConstraint
+from kg.build.shacl.logical_constraints import NotTest, OrTest
+from kg.build.shacl.other_constraints import HasValueConstraint, SameTermTest
+from kg.build.shacl.shape_based_constraints import PropertyTest, ShapeTest
+from kg.build.shacl.sparql_constraints import SparqlConstraint, check_select, outer_group_start
+from kg.build.shacl.string_based_constraints import LanguageInTest, PatternTest, UniqueLangConstraint, portable_pattern
+from kg.build.shacl.value_constraints import NODE_KINDS, ClassTest, DatatypeTest, NodeKindTest
+from kg.build.shacl.value_range_constraints import MinInclusiveTest
+from kg.namespaces import SH
+
+# --------------------------------------------------------------------------- what is supported
+
+#: Parameters a node shape may have (besides the common ones).
+NODE_PARAMETERS = {SH[p] for p in ("class", "datatype", "pattern", "flags", "minInclusive", "languageIn",
+                                   "nodeKind", "hasValue", "not", "or", "property", "sparql")}
+#: Parameters a property shape may have (besides the common ones).
+PROPERTY_PARAMETERS = {SH[p] for p in ("path", "class", "datatype", "pattern", "flags", "minInclusive",
+                                       "languageIn", "nodeKind", "hasValue", "not", "or", "minCount",
+                                       "maxCount", "uniqueLang")}
+#: Predicates any shape may have: targets, and what only describes or switches it.
+COMMON_PREDICATES = {SH[p] for p in ("targetClass", "targetSubjectsOf", "name", "description", "message",
+                                     "severity", "deactivated", "order", "group")}
+#: sh: predicates of SPARQL constraints and prefix declarations.
+SPARQL_PREDICATES = {SH[p] for p in ("select", "prefixes", "declare", "prefix", "namespace")}
+SUPPORTED_PREDICATES = NODE_PARAMETERS | PROPERTY_PARAMETERS | COMMON_PREDICATES | SPARQL_PREDICATES
+SUPPORTED_TYPES = {SH.NodeShape, SH.PropertyShape, SH.SPARQLConstraint, SH.PrefixDeclaration}
+
+TARGETS = (SH.targetClass, SH.targetSubjectsOf)
+
+# --------------------------------------------------------------------------- public API
+
+
+def validate_store(store: ox.Store, shapes: Graph) -> list[Violation]:
+    """The Violations pySHACL reports for the store's default graph (see the docstring of kg.build.shacl)."""
+    return compile_shapes(shapes).validate(store)
+
+
+_compiled: dict[int, tuple[weakref.ref, int, "CompiledShapes"]] = {}
+
+
+def compile_shapes(shapes: Graph) -> "CompiledShapes":
+    """Compile once per shapes graph: the graph object (and its size) is the cache key."""
+    hit = _compiled.get(id(shapes))
+    if hit is not None and hit[0]() is shapes and hit[1] == len(shapes):
+        return hit[2]
+    for key in [k for k, (ref, _, _) in _compiled.items() if ref() is None]:
+        del _compiled[key]
+    compiled = CompiledShapes(shapes)
+    _compiled[id(shapes)] = (weakref.ref(shapes), len(shapes), compiled)
+    return compiled
+
+
+class CompiledShapes:
+    """The constraints of a shapes graph, ready to be run against any store."""
+
+    def __init__(self, shapes: Graph) -> None:
+        compiler = _Compiler(shapes)
+        self.constraints: list[Constraint] = compiler.constraints
+        self.classes: set[URIRef] = compiler.classes
+        self.predicates: set[URIRef] = compiler.predicates
+        self.uncertain: dict[UncertainTest, set[URIRef]] = compiler.uncertain
+
+    def validate(self, store: ox.Store) -> list[Violation]:
+        run = Run(store, self.classes, self.predicates, self.uncertain)
+        return [v for constraint in self.constraints if constraint.may_fail(run) for v in constraint.violations(run)]
+
+
+# --------------------------------------------------------------------------- compiling a shapes graph
+
+
+class _Compiler:
+    """Reads a shapes graph into constraints; refuses what it cannot compile faithfully."""
+
+    def __init__(self, shapes: Graph) -> None:
+        self.g = shapes
+        self.constraints: list[Constraint] = []
+        self.classes: set[URIRef] = set()
+        self.predicates: set[URIRef] = set()
+        self.uncertain: dict[UncertainTest, set[URIRef]] = {}
+        self._inside: list[Node] = []
+        self._check_vocabulary()
+        for shape in sorted({s for t in TARGETS for s in shapes.subjects(t, None)}, key=str):
+            self._top_level(shape)
+
+    # ---- reading
+
+    def _one(self, node: Node, predicate: URIRef) -> Node | None:
+        values = set(self.g.objects(node, predicate))
+        if len(values) > 1:
+            raise UnsupportedShape(f"more than one {_qname(predicate)}", node)
+        return next(iter(values), None)
+
+    def _all(self, node: Node, predicate: URIRef) -> list[Node]:
+        return sorted(set(self.g.objects(node, predicate)), key=lambda n: n.n3())
+
+    def _deactivated(self, node: Node) -> bool:
+        flag = self._one(node, SH.deactivated)
+        return isinstance(flag, Literal) and bool(flag.value)
+
+    def _check_vocabulary(self) -> None:
+        """Every sh: predicate and sh: class in the graph must be one this engine compiles."""
+        for predicate in sorted(set(self.g.predicates()), key=str):
+            if str(predicate).startswith(str(SH)) and predicate not in SUPPORTED_PREDICATES:
+                raise UnsupportedShape(_qname(predicate))
+        for cls in sorted(set(self.g.objects(None, RDF.type)), key=str):
+            if str(cls).startswith(str(SH)) and cls not in SUPPORTED_TYPES:
+                raise UnsupportedShape(_qname(cls))
+
+    def _check_parameters(self, node: Node, allowed: set[URIRef], kind: str) -> None:
+        for predicate in set(self.g.predicates(node, None)):
+            if str(predicate).startswith(str(SH)) and predicate not in allowed | COMMON_PREDICATES:
+                raise UnsupportedShape(f"{_qname(predicate)} on a {kind}", node)
+
+    # ---- shapes with targets
+
+    def _top_level(self, shape: Node) -> None:
+        if self._deactivated(shape):
+            return
+        types = set(self.g.objects(shape, RDF.type))
+        if types & ({RDFS.Class, OWL.Class} | set(self.g.subjects(RDFS.subClassOf, RDFS.Class))):
+            raise UnsupportedShape("a shape that is also a class (implicit class target)", shape)
+        focus = Focus(tuple(self._all(shape, SH.targetClass)), tuple(self._all(shape, SH.targetSubjectsOf)))
+        self.classes.update(focus.classes)
+        self.predicates.update(focus.subjects_of)
+        if self._one(shape, SH.path) is not None:
+            self._property_shape(shape, focus)
+            return
+        self._check_parameters(shape, NODE_PARAMETERS, "node shape")
+        for test in self._value_tests(shape, frozenset()):
+            self.constraints.append(ValueConstraint(self._source(shape, None), focus, test))
+        for value in self._has_values(shape):
+            self.constraints.append(HasValueConstraint(self._source(shape, None), focus, value))
+        for prop in self._all(shape, SH.property):
+            if not self._deactivated(prop):
+                self._property_shape(prop, focus)
+        for sparql in self._all(shape, SH.sparql):
+            if not self._deactivated(sparql):
+                self.constraints.append(self._sparql(shape, sparql, focus))
+
+    def _property_shape(self, shape: Node, focus: Focus) -> None:
+        self._check_parameters(shape, PROPERTY_PARAMETERS, "property shape")
+        path = self._path(shape)
+        self.predicates.add(path)
+        if not set(self.g.predicates(shape, None)) & (PROPERTY_PARAMETERS - {SH.path}):
+            return  # no constraint: no result, no message needed
+        source = self._source(shape, path)
+        low, high = self._count(shape, SH.minCount), self._count(shape, SH.maxCount)
+        if low:
+            self.constraints.append(CountConstraint(source, focus, low, at_most=False))
+        if high is not None:
+            self.constraints.append(CountConstraint(source, focus, high, at_most=True))
+        if self._unique_lang(shape):
+            self.constraints.append(UniqueLangConstraint(source, focus))
+        self.constraints += [HasValueConstraint(source, focus, value) for value in self._has_values(shape)]
+        self.constraints += [ValueConstraint(source, focus, test) for test in self._value_tests(shape, frozenset({path}))]
+
+    def _source(self, shape: Node, path: URIRef | None, message: Node | None = None) -> Source:
+        """The report fields of a shape's results; ``message``: a SPARQL constraint's own, reported first."""
+        messages = [message] if message is not None else list(self.g.objects(shape, SH.message))
+        if len(messages) != 1:
+            raise UnsupportedShape(f"{len(messages)} sh:message on a shape with constraints "
+                                   "(pySHACL's generic or multiple messages are not reproduced)", shape)
+        severity = self._one(shape, SH.severity) or SH.Violation
+        name, description = self.g.value(shape, SH.name), self.g.value(shape, SH.description)
+        return Source(shape, FROM_SHACL.get(str(severity).rsplit("#", 1)[-1], "error"),
+                      None if name is None else str(name), None if description is None else str(description),
+                      str(messages[0]), path)
+
+    def _path(self, shape: Node) -> URIRef:
+        path = self._one(shape, SH.path)
+        if not isinstance(path, URIRef):
+            raise UnsupportedShape("a sh:path that is not an IRI (inverse, sequence, alternative, … paths)", shape)
+        return path
+
+    def _count(self, shape: Node, predicate: URIRef) -> int | None:
+        value = self._one(shape, predicate)
+        if value is None:
+            return None
+        if not isinstance(value, Literal) or not isinstance(value.value, int):
+            raise UnsupportedShape(f"{_qname(predicate)} that is not an integer", shape)
+        return value.value
+
+    def _unique_lang(self, shape: Node) -> bool:
+        value = self._one(shape, SH.uniqueLang)
+        if value is not None and not (isinstance(value, Literal) and isinstance(value.value, bool)):
+            raise UnsupportedShape("sh:uniqueLang that is not a boolean", shape)
+        return value is not None and value.value
+
+    def _has_values(self, shape: Node) -> list[URIRef]:
+        values = self._all(shape, SH.hasValue)
+        if any(not isinstance(v, URIRef) for v in values):
+            raise UnsupportedShape("sh:hasValue with a literal or blank node", shape)
+        return values
+
+    # ---- tests of value nodes
+
+    def _value_tests(self, shape: Node, context: frozenset[URIRef]) -> list[Test]:
+        """The tests a shape applies to each value node; ``context``: the predicates the values are objects of."""
+        tests: list[Test] = []
+        for cls in self._all(shape, SH["class"]):
+            if not isinstance(cls, URIRef):
+                raise UnsupportedShape("sh:class that is not an IRI", shape)
+            self.classes.add(cls)
+            tests.append(ClassTest(cls))
+        datatype = self._one(shape, SH.datatype)
+        if datatype is not None:
+            if datatype in (RDFS.Literal, RDFS.Datatype) or not isinstance(datatype, URIRef):
+                raise UnsupportedShape(f"sh:datatype {datatype.n3()}", shape)
+            tests.append(DatatypeTest(datatype))
+        flags = self._flags(shape)
+        tests += [PatternTest(portable_pattern(p, flags, shape), flags) for p in self._all(shape, SH.pattern)]
+        for bound in self._all(shape, SH.minInclusive):
+            if not isinstance(bound, Literal):
+                raise UnsupportedShape("sh:minInclusive that is not a literal", shape)
+            tests.append(MinInclusiveTest(bound))
+        languages = self._one(shape, SH.languageIn)
+        if languages is not None:
+            tests.append(LanguageInTest(tuple(str(lang).lower() for lang in self.g.items(languages))))
+        kind = self._one(shape, SH.nodeKind)
+        if kind is not None:
+            if kind not in NODE_KINDS:
+                raise UnsupportedShape(f"sh:nodeKind {kind.n3()}", shape)
+            tests.append(NodeKindTest(kind))
+        tests += [NotTest(self._inner(member, context)) for member in self._all(shape, SH["not"])]
+        for members in self._all(shape, SH["or"]):
+            shapes = sorted(set(self.g.items(members)), key=lambda n: n.n3())
+            if not shapes:
+                raise UnsupportedShape("an empty sh:or list", shape)
+            tests.append(OrTest(tuple(self._inner(member, context) for member in shapes)))
+        for test in tests:
+            if isinstance(test, UncertainTest) and test.needs_lookup and context:
+                self.uncertain.setdefault(test, set()).update(context)
+        return tests
+
+    def _flags(self, shape: Node) -> str:
+        flags = self._one(shape, SH.flags)
+        text = "" if flags is None else str(flags).lower()
+        if set(text) - {"i", "m"}:
+            raise UnsupportedShape(f"sh:flags {text!r} (pySHACL applies only 'i' and 'm')", shape)
+        return "".join(sorted(set(text)))
+
+    def _inner(self, shape: Node, context: frozenset[URIRef]) -> Test:
+        """A shape inside sh:or/sh:not, as a test of the value node it is applied to."""
+        if shape in self._inside:
+            raise UnsupportedShape("recursive shapes", shape)
+        if self._one(shape, SH.severity) is not None:
+            raise UnsupportedShape("sh:severity on a shape inside sh:or/sh:not", shape)
+        if self._deactivated(shape):
+            return ShapeTest(())
+        self._inside.append(shape)
+        try:
+            if self._one(shape, SH.path) is not None:
+                return self._inner_property(shape)
+            self._check_parameters(shape, NODE_PARAMETERS - {SH.sparql}, "shape inside sh:or/sh:not")
+            tests = self._value_tests(shape, context) + [SameTermTest(v) for v in self._has_values(shape)]
+            tests += [self._inner_property(p) for p in self._all(shape, SH.property) if not self._deactivated(p)]
+            return ShapeTest(tuple(tests))
+        finally:
+            self._inside.pop()
+
+    def _inner_property(self, shape: Node) -> PropertyTest:
+        self._check_parameters(shape, PROPERTY_PARAMETERS, "property shape inside sh:or/sh:not")
+        path = self._path(shape)
+        return PropertyTest(path, self._count(shape, SH.minCount) or 0, self._count(shape, SH.maxCount),
+                            self._unique_lang(shape), tuple(self._has_values(shape)),
+                            tuple(self._value_tests(shape, frozenset({path}))))
+
+    # ---- SPARQL-based constraints
+
+    def _sparql(self, shape: Node, node: Node, focus: Focus) -> SparqlConstraint:
+        select = self._one(node, SH.select)
+        if not isinstance(select, Literal):
+            raise UnsupportedShape("sh:sparql without one sh:select (e.g. sh:ask)", node)
+        text = str(select)
+        check_select(text, node)
+        start = outer_group_start(text, node)
+        source = self._source(shape, None, self._one(node, SH.message))
+        constraint = SparqlConstraint(source, focus, self._prefixes(node), text[:start + 1], text[start + 1:])
+        probe = ox.Store().query(constraint.render("{ SELECT DISTINCT ?this WHERE { ?this ?_p ?_o } }"))
+        if "this" not in {v.value for v in probe.variables}:
+            raise UnsupportedShape("a sh:select that does not project $this", node)
+        return constraint
+
+    def _prefixes(self, node: Node) -> str:
+        """PREFIX lines as pySHACL builds them: rdf, rdfs, owl, then the sh:declare of sh:prefixes."""
+        prefixes = {"rdf": str(RDF), "rdfs": str(RDFS), "owl": str(OWL)}
+        ontologies = set(self.g.subjects(RDF.type, OWL.Ontology))
+        everywhere = {d for o in ontologies for d in self.g.objects(o, SH.declare)}
+        for holder in self._all(node, SH.prefixes):
+            own = set(self.g.objects(holder, SH.declare))
+            for declaration in (own if own and holder in ontologies else own | everywhere):
+                prefix, namespace = self._one(declaration, SH.prefix), self._one(declaration, SH.namespace)
+                if prefix is None or namespace is None:
+                    raise UnsupportedShape("a sh:declare without sh:prefix and sh:namespace", declaration)
+                prefixes[str(prefix)] = str(namespace)
+        return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in prefixes.items())
+
+
+def _qname(iri: Node) -> str:
+    return "sh:" + str(iri)[len(str(SH)):] if str(iri).startswith(str(SH)) else iri.n3()

@@ -1,0 +1,54 @@
+"""Shape-based constraint components, https://www.w3.org/TR/shacl/#core-components-shape.
+
+A shape inside sh:or/sh:not, as a test of the value node it is applied to: a node shape holds when
+all its tests hold, a property shape (its sh:property) when each of its constraints holds on the
+values of its path. sh:node and sh:qualifiedValueShape are refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import URIRef
+
+from kg.build.shacl.base import Run, Test
+from kg.build.shacl.cardinality_constraints import distinct_values
+
+
+@dataclass(frozen=True)
+class ShapeTest(Test):
+    """A node shape inside sh:or/sh:not: all its tests hold (a deactivated shape has none)."""
+
+    tests: tuple[Test, ...]
+
+    def passes(self, x: str, run: Run) -> str:
+        return "(" + " && ".join([t.passes(x, run) for t in self.tests] or ["true"]) + ")"
+
+
+@dataclass(frozen=True)
+class PropertyTest(Test):
+    """A property shape inside sh:or/sh:not: every constraint holds on the values of its path."""
+
+    path: URIRef
+    min_count: int
+    max_count: int | None
+    unique_lang: bool
+    has_values: tuple[URIRef, ...]
+    tests: tuple[Test, ...]
+
+    def passes(self, x: str, run: Run) -> str:
+        p = self.path.n3()
+        parts = []
+        if self.min_count > 0:
+            parts.append(f"EXISTS {{ {distinct_values(x, p, self.min_count, run)} }}")
+        if self.max_count is not None:
+            parts.append(f"NOT EXISTS {{ {distinct_values(x, p, self.max_count + 1, run)} }}")
+        if self.unique_lang:
+            a, b = run.fresh(), run.fresh()
+            parts.append(f"NOT EXISTS {{ {x} {p} {a}, {b} FILTER(isLiteral({a}) && isLiteral({b}) && LANG({a}) != \"\" "
+                         f"&& LCASE(LANG({a})) = LCASE(LANG({b})) && !sameTerm({a}, {b})) }}")
+        parts += [f"EXISTS {{ {x} {p} {value.n3()} }}" for value in self.has_values]
+        for test in self.tests:
+            y = run.fresh()
+            parts.append(f"NOT EXISTS {{ {x} {p} {y} FILTER(!({test.passes(y, run)})) }}")
+        return "(" + " && ".join(parts or ["true"]) + ")"
