@@ -1,4 +1,4 @@
-"""A description as people see it: the model the resource page template renders, and the links it uses.
+"""A description as people see it: the model the resource page template renders.
 
 Built from a :class:`kg.site.describe.Description`; nothing here queries the store. The page also embeds
 the description as JSON-LD with schema.org as its vocabulary, for search engines.
@@ -6,35 +6,18 @@ the description as JSON-LD with schema.org as its vocabulary, for search engines
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Iterable
-from urllib.parse import quote
 
 import pyoxigraph as ox
 
 from kg.formats import HTML, RDF_FORMATS
 from kg.site.describe import DATE_PROPERTIES, IC, RDF, RDF_LANGSTRING, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, SCHEMA_NAME, SKOS, TERM_LABELS, XSD, XSD_STRING, Description, GraphInfo, Linked, NaryRow, curie, event_range, fallback_label, format_date, format_range, natural, to_jsonld
+from kg.site.urls import Urls
 
 # ---------------------------------------------------------------------------------------------
-# Links for pages
+# Queries and formats the page links to
 # ---------------------------------------------------------------------------------------------
-
-def local_path(iri: str, base: str) -> str | None:
-    """The route on our server for one of our IRIs (the path after the persistent base), else None."""
-    if iri.startswith(base) and len(iri) > len(base):
-        return "/" + quote(iri[len(base):], safe="/-._~")
-    return None
-
-
-def href(iri: str, base: str) -> str:
-    """Where a link to ``iri`` goes: our route for our IRIs, the IRI itself otherwise."""
-    return local_path(iri, base) or iri
-
-
-def sparql_link(query: str) -> str:
-    return "/sparql?query=" + quote(query, safe="")
-
 
 def describe_query(iri: str) -> str:
     return f"DESCRIBE <{iri}>"
@@ -89,9 +72,9 @@ HTML_DATE_TYPES = (XSD + "date", XSD + "gYearMonth", XSD + "gYear")
 class PageBuilder:
     """Turns a :class:`Description` into the plain dictionaries and lists the resource template reads."""
 
-    def __init__(self, description: Description, base: str) -> None:
+    def __init__(self, description: Description, urls: Urls) -> None:
         self.d = description
-        self.base = base
+        self.urls = urls
 
     # -- single values ------------------------------------------------------------------------
 
@@ -104,8 +87,8 @@ class PageBuilder:
         label = linked.label if linked else (curie(iri) if curie(iri) != iri else fallback_label(iri))
         when = self.when_of(linked) if (linked and with_when) else ""
         graphs = list(graphs)
-        return {"kind": "iri", "text": label, "href": href(iri, self.base), "iri": iri, "title": curie(iri),
-                "note": when, "local": iri.startswith(self.base), "sources": self.sources(graphs),
+        return {"kind": "iri", "text": label, "href": self.urls.resource(iri), "iri": iri, "title": curie(iri),
+                "note": when, "local": iri.startswith(self.urls.base), "sources": self.sources(graphs),
                 "inferred": bool(graphs) and all(self.is_inferred(g) for g in graphs)}
 
     def is_inferred(self, graph: str) -> bool:
@@ -162,7 +145,7 @@ class PageBuilder:
     def prop(self, iri: str) -> dict:
         linked = self.d.linked.get(iri)
         label = linked.label if linked else TERM_LABELS.get(iri, curie(iri))
-        return {"label": label, "href": href(iri, self.base), "curie": curie(iri), "iri": iri}
+        return {"label": label, "href": self.urls.resource(iri), "curie": curie(iri), "iri": iri}
 
     def property_key(self, iri: str) -> tuple:
         if iri in PROPERTY_ORDER:
@@ -279,14 +262,14 @@ class PageBuilder:
         out = []
         for g, n in counts.items():
             info = self.d.graphs.get(g) or GraphInfo(g, fallback_label(g), fallback_label(g))
-            out.append({"info": info, "facts": n, "graph_href": href(g, self.base),
-                        "source_href": href(info.source, self.base) if info.source else None})
+            out.append({"info": info, "facts": n, "graph_href": self.urls.resource(g),
+                        "source_href": self.urls.resource(info.source) if info.source else None})
         out.sort(key=lambda s: (s["info"].inferred, s["info"].source is None, s["info"].short))
         return out
 
     def build(self) -> dict:
         d = self.d
-        path = local_path(d.iri, self.base) or d.iri
+        path = self.urls.path(d.iri) or d.iri
         types = [self.link(t.value, g, with_when=False) for (p, t), g in d.own.items()
                  if p == RDF_TYPE and isinstance(t, ox.NamedNode) and not all(self.is_inferred(x) for x in g)]
         types.sort(key=lambda t: t["text"])
@@ -299,33 +282,29 @@ class PageBuilder:
             "as_member": self.nary(d.nary_as_member, member_side=True),
             "as_organisation": self.nary(d.nary_as_organisation, member_side=False),
             "inbound": inbound, "inbound_shown": len(d.inbound), "inbound_total": d.inbound_total,
-            "inbound_inferred": d.inbound_inferred, "inbound_query": sparql_link(inbound_query(d.iri)),
+            "inbound_inferred": d.inbound_inferred, "inbound_query": self.urls.query(inbound_query(d.iri)),
             "sources": self.source_list(),
             "formats": [{"suffix": f.suffix, "name": f.label, "media_type": f.media_type, "href": f"{path}.{f.suffix}"}
                         for f in PAGE_FORMATS],
-            "describe_query": sparql_link(describe_query(d.iri)),
+            "describe_query": self.urls.query(describe_query(d.iri)),
             "jsonld": embedded_jsonld(d),
         }
 
 
-def page_model(description: Description, base: str) -> dict:
+def page_model(description: Description, urls: Urls) -> dict:
     """Everything the resource template shows, as plain data."""
-    return PageBuilder(description, base).build()
+    return PageBuilder(description, urls).build()
 
-
-
-def embedded_jsonld(description: Description) -> str:
-    """The JSON-LD a page embeds for schema.org consumers: the description with schema.org as the vocabulary.
+def embedded_jsonld(description: Description) -> dict:
+    """The JSON-LD a page embeds for schema.org consumers: the description with schema.org as the vocabulary
+    (the template writes it with Jinja's ``tojson``, which makes it safe inside ``<script>``).
 
     Besides the description's triples it gives the resource and every labelled node a ``name``
-    (schema:name) from its rdfs:label, since schema.org consumers read names there. Safe inside
-    ``<script>``: every ``<`` is escaped.
+    (schema:name) from its rdfs:label, since schema.org consumers read names there.
     """
     triples = set(description.triples())
     for triple in list(triples):
         if triple.predicate == RDFS_LABEL:
             triples.add(ox.Triple(triple.subject, SCHEMA_NAME, triple.object))
-    document = to_jsonld(sorted(triples, key=str), description.iri, vocab=SCHEMA)
-    text = json.dumps(document, ensure_ascii=False, indent=1)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return to_jsonld(sorted(triples, key=str), description.iri, vocab=SCHEMA)
 

@@ -22,6 +22,7 @@ from kg.query.protocol import Endpoint
 from kg.formats import ALL_FORMATS
 from kg.query.store import GraphStore
 from kg.site.competency import questions
+from kg.site.urls import Urls
 from kg.snapshot import Snapshot
 
 log = logging.getLogger("kg.access")
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
     atexit.register(endpoint.close)
     app.extensions["kg.settings"] = settings
     app.extensions["kg.endpoint"] = endpoint
+    app.extensions["kg.urls"] = urls = Urls(settings.base_iri)
+    app.jinja_env.globals["urls"] = urls  # every template links through the same builder
     app.extensions["kg.last_modified"] = http_date(datetime.fromisoformat(snapshot.manifest["built_at"]))
     # The pages' own bounded queries (never user SPARQL) use one read-only store of the snapshot.
     app.extensions["kg.store"] = GraphStore(snapshot)

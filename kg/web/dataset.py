@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 
 from kg.formats import TRIPLE_FORMATS
 from kg.snapshot import BY_FILE, Snapshot
@@ -37,7 +37,7 @@ def _last_modified() -> str:
 
 
 @bp.route("/void")
-@bp.route("/.well-known/void")  # the rule url_for gives (registered first)
+@bp.route("/.well-known/void")
 def void() -> Response:
     best = negotiated(VOID_FORMATS)
     if best is None:
@@ -59,12 +59,13 @@ def void() -> Response:
 @bp.route("/downloads/")
 def downloads() -> Response:
     snapshot = _snapshot()
-    rows = [{"file": fmt.file, "url": url_for("dataset.download", name=fmt.file), "title": fmt.title,
+    urls = current_app.extensions["kg.urls"]
+    rows = [{"file": fmt.file, "url": urls.download(fmt.file), "title": fmt.title,
              "media_type": entry["media_type"], "gzip": fmt.gzip, "graphs": fmt.graphs,
              "count": entry.get("quads" if fmt.graphs else "triples"), "bytes": entry["bytes"], "size": _size(entry["bytes"]),
              "sha256": entry["sha256"]} for fmt, entry in snapshot.dumps()]
     page = render_template("downloads.html", asset=asset_url, dumps=rows, manifest=snapshot.manifest,
-                           void_url=url_for("dataset.void"), sparql_url=url_for("sparql.sparql"))
+                           void_url=urls.void, sparql_url=urls.sparql)
     return Response(page, mimetype="text/html", headers={"Cache-Control": "no-cache"})
 
 
@@ -80,7 +81,7 @@ def download(name: str) -> Response:
     response = send_file(path, mimetype=BY_FILE[name].content_type, etag=entry["sha256"], conditional=True,
                          last_modified=datetime.fromisoformat(snapshot.manifest["built_at"]), max_age=None, download_name=name)
     response.headers["Cache-Control"] = "no-cache"
-    response.headers["Link"] = f'<{url_for("dataset.void")}>; rel="describedby"'
+    response.headers["Link"] = f'<{current_app.extensions["kg.urls"].void}>; rel="describedby"'
     return response
 
 

@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from markupsafe import Markup
 
 from kg.formats import HTML, TRIPLE_FORMATS, TURTLE, Format
 from kg.site import ontology_docs
 from kg.site.ontology_docs import OntologyDocs
+from kg.site.urls import Urls
 from kg.web.cache import once
 from kg.web.negotiation import client_has, content_type, negotiated
 from kg.web.ui import asset_url
@@ -73,15 +74,18 @@ def _wants_html() -> bool:
 
 def _url(name: str | None, variant: Format | None = None) -> str:
     """Our URL for the ontology (name None) or a term, generic or with a suffix."""
-    if name is None:
-        return url_for("ontology.document_file", suffix=variant.suffix) if variant else url_for("ontology.document")
-    return url_for("ontology.term", name=f"{name}.{variant.suffix}" if variant else name)
+    urls, suffix = _urls(), variant.suffix if variant else None
+    return urls.ontology(suffix) if name is None else urls.term(name, suffix)
+
+
+def _urls() -> Urls:
+    return current_app.extensions["kg.urls"]
 
 
 def _alternates(name: str | None) -> list[dict[str, str]]:
     out = []
     for variant in VARIANTS:
-        href = (url_for("ontology.document", _anchor=name) if variant is HTML and name is not None
+        href = (_urls().ontology(section=name) if variant is HTML and name is not None
                 else _url(name, variant))
         out.append({"href": href, "type": variant.media_type, "label": variant.label, "suffix": variant.suffix})
     return out
@@ -124,7 +128,7 @@ def document_file(suffix: str) -> Response:
 
 @bp.route("/def/")
 def trailing_slash() -> Response:
-    return redirect(url_for("ontology.document"), code=301)
+    return redirect(_urls().ontology(), code=301)
 
 
 @bp.route("/def/<name>")
@@ -144,7 +148,7 @@ def term(name: str) -> Response:
         return _unknown_term(name)
     if name == model.version_name:  # the version IRI: this very version of the ontology
         if (variant or negotiate()) is HTML:
-            return _see_other(url_for("ontology.document"), None, variant is None)
+            return _see_other(_urls().ontology(), None, variant is None)
         return _respond(None, variant, negotiated_headers_for=name)
     return _respond(name, variant)
 
@@ -157,7 +161,7 @@ def _respond(name: str | None, variant: Format | None, negotiated_headers_for: s
             return _not_acceptable(name)
     headers = _headers(name, negotiated)
     if variant is HTML and name is not None:
-        return _see_other(url_for("ontology.document", _anchor=name), name, negotiated)
+        return _see_other(_urls().ontology(section=name), name, negotiated)
     etag = _etag(name, variant)
     headers |= {"ETag": f'"{etag}"', "Last-Modified": current_app.extensions["kg.last_modified"]}
     if negotiated:
@@ -214,5 +218,5 @@ def _unknown_term(name: str) -> Response:
     lines = [f"404 Not Found: the ontology has no term {model.header.namespace}{name}."]
     if nearest:
         lines += ["", "Did you mean:"] + [f"  {model.header.namespace}{n}" for n in nearest]
-    lines += ["", f"All terms: {request.host_url.rstrip('/')}{url_for('ontology.document')}"]
+    lines += ["", f"All terms: {request.host_url.rstrip('/')}{_urls().ontology()}"]
     return Response("\n".join(lines) + "\n", status=404, content_type="text/plain; charset=utf-8", headers=headers)

@@ -39,7 +39,8 @@ from kg.namespaces import IC
 from kg.query.store import GraphStore
 from kg.site.catalogue import DATED_KINDS, MAIN_CLASSES, Catalogue
 from kg.site.describe import Describer
-from kg.site.pages import PAGE_FORMATS, href, local_path, page_model, sparql_link
+from kg.site.pages import PAGE_FORMATS, page_model
+from kg.site.urls import Urls
 from kg.web.cache import once
 from kg.web.negotiation import client_has, content_type, negotiated
 from kg.web.ui import asset_url
@@ -69,7 +70,11 @@ class Site:
     store: GraphStore
     describer: Describer
     catalogue: Catalogue
-    base: str
+    urls: Urls
+
+    @property
+    def base(self) -> str:
+        return self.urls.base
 
 
 def site() -> Site:
@@ -79,7 +84,7 @@ def site() -> Site:
 def _build_site() -> Site:
     base = current_app.extensions["kg.settings"].base_iri
     store = current_app.extensions["kg.store"]
-    return Site(store, Describer(store, base), Catalogue(store, base), base)
+    return Site(store, Describer(store, base), Catalogue(store, base), current_app.extensions["kg.urls"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +152,7 @@ def _resource(path: str, kind: str | None) -> Response:
     if by_accept:
         headers["Content-Location"] = f"{route}.{chosen.suffix}"
     if chosen is HTML:
-        return _page("resource.html", headers=headers, r=page_model(description, s.base))
+        return _page("resource.html", headers=headers, r=page_model(description, s.urls))
     return _finish(description.serialize(chosen), chosen.media_type, headers=headers)
 
 
@@ -164,26 +169,26 @@ def home() -> Response:
     graphs = []
     for g in sorted(manifest["graphs"]):
         info = s.describer.graphs.get(g)
-        graphs.append({"iri": g, "href": href(g, s.base), "label": info.label if info else g,
+        graphs.append({"iri": g, "href": s.urls.resource(g), "label": info.label if info else g,
                        "triples": manifest["graphs"][g]["triples"],
                        "source": info.source if info else None,
-                       "source_href": href(info.source, s.base) if info and info.source else None,
+                       "source_href": s.urls.resource(info.source) if info and info.source else None,
                        "source_label": info.source_label if info else None})
     total = len(s.store)
     inferred_triples = manifest["graphs"].get(inferred, {}).get("triples", 0)
     classes = [{"label": s.catalogue.class_labels.get(str(IC[c]), c), "count": s.catalogue.class_counts.get(str(IC[c]), 0),
-                "href": f"/id/{kind}/", "term": f"/def/{c}"} for c, kind in MAIN_CLASSES]
-    examples = [{"name": q.name, "question": _QUESTION.sub("", q.question), "href": sparql_link(q.text)}
+                "href": s.urls.kind(kind), "term": s.urls.term(c)} for c, kind in MAIN_CLASSES]
+    examples = [{"name": q.name, "question": _QUESTION.sub("", q.question), "href": s.urls.query(q.text)}
                 for q in current_app.extensions["kg.questions"]][:6]
     return _page("home.html", total=total, asserted=total - inferred_triples, inferred=inferred_triples,
                  entities=len(s.catalogue.entries), classes=classes, graphs=graphs, examples=examples,
                  kinds=_kind_summaries(s), base=s.base, build_id=manifest.get("build_id", ""),
-                 built_at=manifest.get("built_at", "")[:10], endpoint=request.host_url.rstrip("/") + "/sparql",
+                 built_at=manifest.get("built_at", "")[:10], endpoint=request.host_url.rstrip("/") + s.urls.sparql,
                  example_iri=s.base + "id/city/helsinki")
 
 
 def _kind_summaries(s: Site) -> list[dict]:
-    kinds = [{"kind": kind, "title": KIND_TITLES.get(kind, kind.capitalize()), "count": len(entries), "href": f"/id/{kind}/"}
+    kinds = [{"kind": kind, "title": KIND_TITLES.get(kind, kind.capitalize()), "count": len(entries), "href": s.urls.kind(kind)}
              for kind, entries in s.catalogue.kinds().items()]
     return sorted(kinds, key=lambda k: k["title"])
 
@@ -220,9 +225,9 @@ def kind_index(kind: str) -> Response:
 
 
 def _entry_row(s: Site, entry) -> dict:
-    return {"label": entry.label, "href": local_path(entry.iri, s.base), "type": s.catalogue.type_label(entry),
+    return {"label": entry.label, "href": s.urls.path(entry.iri), "type": s.catalogue.type_label(entry),
             "when": entry.when, "start": entry.start.value if entry.start is not None else None,
-            "places": [{"label": label, "href": href(iri, s.base)} for iri, label in entry.places], "iri": entry.iri}
+            "places": [{"label": label, "href": s.urls.resource(iri)} for iri, label in entry.places], "iri": entry.iri}
 
 
 @bp.route("/graph/")
@@ -232,7 +237,7 @@ def graphs() -> Response:
     rows = []
     for g in sorted(manifest["graphs"]):
         info = s.describer.graphs.get(g)
-        rows.append({"label": info.label if info else g, "href": href(g, s.base), "type": "Named graph",
+        rows.append({"label": info.label if info else g, "href": s.urls.resource(g), "type": "Named graph",
                      "when": "", "start": None, "places": [], "iri": g,
                      "note": f"{manifest['graphs'][g]['triples']} triples"})
     return _page("index.html", title="Named graphs", kinds=[], sections=[{"heading": None, "id": "all", "rows": rows}],
@@ -260,7 +265,7 @@ def not_found(iri: str, kind: str | None, html: bool | None = None) -> Response:
     if html is None:
         html = _prefers_html()
     s = site()
-    path = local_path(iri, s.base) or iri
+    path = s.urls.path(iri) or iri
     if not html:
         return Response(f"404 Not Found: nothing is known about <{iri}>. Search labels at /search?q=…\n", status=404,
                         mimetype="text/plain", headers={"Vary": "Accept"})

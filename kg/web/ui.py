@@ -55,13 +55,14 @@ def _immutable(response: Response) -> Response:
 
 def editor() -> Response:
     """The query editor page (also answers a browser's GET /sparql without a query)."""
+    urls = current_app.extensions["kg.urls"]
     examples = [_example(q.name, q.question, q.text) for q in current_app.extensions["kg.questions"]]
     page = render_template(
         "editor.html",
         examples=examples,
         default_query=default_query(),
-        config={"endpoint": url_for("sparql.sparql"), "prefixes": PREFIXES, "defaultQuery": default_query()},
-        endpoint_url=url_for("sparql.sparql", _external=True),
+        config={"endpoint": urls.sparql, "prefixes": PREFIXES, "defaultQuery": default_query()},
+        endpoint_url=request.host_url.rstrip("/") + urls.sparql,
         asset=asset_url,
     )
     return Response(page, mimetype="text/html", headers={"Vary": "Accept", "Cache-Control": "no-cache"})
