@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +19,8 @@ import time
 import urllib.parse
 
 import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
 
 G = "https://w3id.org/integrating-cities/graph/"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
@@ -77,14 +80,18 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(shipped, snapshot):
+def server(shipped, snapshot, tmp_path_factory):
     port = free_port()
+    metrics_dir = tmp_path_factory.mktemp("metrics")
+    (metrics_dir / "counter_4194305.db").write_bytes(b"left by an earlier run")  # `kg serve` must clear it
     env = {**os.environ, "KG_BUILD_DIR_NAME": str(shipped.build_dir), "KG_QUERY_TIMEOUT_S": "2", "KG_HTTP_WORKERS": "2",
-           "KG_QUERY_WORKERS": "2", "KG_MAX_ROWS": "1000", "KG_PORT": str(port), "KG_ROOT": str(shipped.root)}
+           "KG_QUERY_WORKERS": "2", "KG_MAX_ROWS": "1000", "KG_PORT": str(port), "KG_ROOT": str(shipped.root),
+           "KG_METRICS_DIR": str(metrics_dir)}
     process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     srv = Server(port)
     srv.process = process
+    srv.metrics_dir = metrics_dir
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -255,8 +262,8 @@ def test_two_hundred_concurrent_clients(server):
     assert_healthy(server)
 
 
-def _tree(root: int) -> list[int]:
-    """``root`` and every process below it (from /proc)."""
+def _children() -> dict[int, list[int]]:
+    """The processes started by each process (from /proc)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -266,6 +273,12 @@ def _tree(root: int) -> list[int]:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and every process below it."""
+    children = _children()
     found, todo = [], [root]
     while todo:
         pid = todo.pop()
@@ -300,15 +313,85 @@ def test_a_runaway_query_holds_no_cpu_after_its_timeout(server):
     assert_healthy(server)
 
 
-def test_metrics_add_up_over_the_http_processes(server):
-    def metric(text: str, name: str) -> float:
-        return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")))
+# --- /metrics of the whole server: the HTTP processes pool their counts in KG_METRICS_DIR ------------
 
-    before = server.request("GET", "/metrics")[2].decode()
-    for _ in range(20):  # a new connection each time, so both processes get some
+REQUESTS = ("kg_http_requests_total", (("endpoint", "sparql.sparql"), ("status", "200")))
+METRICS_REQUESTS = ("kg_http_requests_total", (("endpoint", "meta.metrics"), ("status", "200")))
+PROCESSES, WORKERS = ("kg_http_processes", ()), ("kg_query_workers", ())
+
+
+def _samples(text: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of an exposition, by name and sorted labels (whose order the exposition does not fix)."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def _metrics(server: Server) -> dict[tuple[str, tuple], float]:
+    return _samples(server.request("GET", "/metrics", timeout=10)[2].decode())
+
+
+def _http_processes(server: Server) -> list[int]:
+    return sorted(_children().get(server.process.pid, []))
+
+
+def _counted_by(server: Server, sample: tuple[str, tuple]) -> dict[int, float]:
+    """What each running HTTP process counted of ``sample``, from its own file in the metrics folder."""
+    counted = {}
+    for pid in _http_processes(server):
+        families = MultiProcessCollector.merge([str(server.metrics_dir / f"counter_{pid}.db")])
+        counted[pid] = sum(s.value for family in families for s in family.samples
+                           if (s.name, tuple(sorted(s.labels.items()))) == sample)
+    return counted
+
+
+def _grew(before: dict[int, float], after: dict[int, float]) -> set[int]:
+    return {pid for pid, value in after.items() if value > before.get(pid, 0.0)}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
+def test_metrics_add_up_over_the_http_processes(server):
+    assert not (server.metrics_dir / "counter_4194305.db").exists(), "a file of an earlier run was kept"
+    before, by_process = _metrics(server), _counted_by(server, REQUESTS)
+    assert len(by_process) == 2
+    sent = 0
+    # A new connection each time: both processes answer some (bounded, in case one keeps winning the accept).
+    while sent < 40 or (len(_grew(by_process, _counted_by(server, REQUESTS))) < 2 and sent < 400):
         assert server.query("ASK { city:berlin ?p ?o }")[0] == 200
-    time.sleep(1.5)  # each process writes its counters at most once a second
-    after = server.request("GET", "/metrics")[2].decode()
-    assert metric(after, "kg_http_processes") == 2
-    assert metric(after, "kg_query_workers") == 4
-    assert metric(after, "kg_queries_inline_total") - metric(before, "kg_queries_inline_total") >= 20
+        sent += 1
+    assert len(_grew(by_process, _counted_by(server, REQUESTS))) == 2, "one HTTP process answered every query"
+    renderers = _counted_by(server, METRICS_REQUESTS)
+    for _ in range(200):  # /metrics until each process has rendered it at least once
+        after = _metrics(server)
+        assert after[REQUESTS] - before[REQUESTS] == sent
+        assert after[("kg_queries_inline_total", ())] - before[("kg_queries_inline_total", ())] == sent
+        inline_count = ("kg_query_duration_seconds_count", (("runner", "inline"),))
+        assert after[inline_count] - before[inline_count] == sent
+        assert after[PROCESSES] == 2 and after[WORKERS] == 4
+        if len(_grew(renderers, _counted_by(server, METRICS_REQUESTS))) == 2:
+            break
+    else:
+        pytest.fail("one HTTP process rendered every /metrics")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
+def test_a_replaced_http_process_keeps_its_counts_not_its_gauges(server):
+    """An HTTP process killed outright runs no code of ours: its counts stay, its gauges go, granian starts another."""
+    before = _metrics(server)
+    victim = _http_processes(server)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            after = _metrics(server)
+        except OSError:  # the dying process had accepted the connection
+            after = {}
+        processes = _http_processes(server)
+        if len(processes) == 2 and victim not in processes and after.get(WORKERS) == 4:
+            break
+        assert time.monotonic() < deadline, f"not replaced: processes {processes}, /metrics {after.get(PROCESSES)}"
+        time.sleep(0.2)
+    assert after[PROCESSES] == 2
+    assert after[REQUESTS] == before[REQUESTS]
+    counters = [key for key in before if key[0].endswith("_total")]
+    assert counters and all(after[key] >= before[key] for key in counters)
+    assert_healthy(server)
