@@ -38,10 +38,9 @@ def start_pool(folder: Path) -> None:
     The files of an earlier run go, so that the counters are totals of this server, and no gauge
     of a process that is gone (or a pid that a new one reuses) is counted.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    _pool_into(folder)
     for stale in folder.glob("*.db"):
         stale.unlink()
-    _pool_into(folder)
 
 
 def _pool_into(folder: Path) -> None:
@@ -51,6 +50,7 @@ def _pool_into(folder: Path) -> None:
     from an environment variable; `kg serve` imports it before granian forks the HTTP processes, and
     any WSGI server may have imported it before the application is made. So set it and choose again.
     """
+    folder.mkdir(parents=True, exist_ok=True)
     if os.environ.get(_POOL_ENV) != str(folder):
         os.environ[_POOL_ENV] = str(folder)
         values.ValueClass = values.get_value_class()
@@ -85,7 +85,8 @@ class Metrics:
                                 multiprocess_mode="livesum", registry=own)
         self._workers = Gauge("kg_query_workers", "Worker processes running queries (all HTTP processes).",
                               multiprocess_mode="livesum", registry=own)
-        for runner in ("inline", "worker"):  # both series from the start: one that appears later loses its first rise in rate()
+        # Both series from the start: one that appears later loses its first rise in rate().
+        for runner in ("inline", "worker"):
             self._duration.labels(runner)
         self._count_workers: Callable[[], int] = lambda: 0
         self._processes.set(1)
