@@ -141,24 +141,28 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     Each HTTP process calls ``kg.web:create_app()`` (settings from the environment, which is why the
     command-line values are put there) and so has its own threads, query workers and store handle;
-    they share the listening socket and pool their metrics in a temporary folder.
+    they share the listening socket and pool their metrics in KG_METRICS_DIR (by default a temporary folder).
     """
     import os
     import shutil
     import tempfile
+    from dataclasses import replace
 
     from granian.constants import Interfaces
     from granian.log import LOGGING_CONFIG, LogLevels
     from granian.server import Server
 
-    from kg.web import METRICS_DIR_ENV
+    from kg.query.metrics import start_pool
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = load_settings({"root": settings.root, **overrides})
     current_snapshot(settings)  # fail here, once, if it is unreadable
-    metrics_dir = tempfile.mkdtemp(prefix="kg-serve-metrics-")
+    temporary = not settings.metrics_dir
+    if temporary:
+        settings = replace(settings, metrics_dir=tempfile.mkdtemp(prefix="kg-serve-metrics-"))
+    start_pool(settings.metrics_folder)
     os.environ.update({"KG_ROOT": str(settings.root), "KG_HOST": settings.host, "KG_PORT": str(settings.port),
-                       METRICS_DIR_ENV: metrics_dir})
+                       "KG_METRICS_DIR": settings.metrics_dir})
     log_config = {
         **LOGGING_CONFIG,
         "formatters": {**LOGGING_CONFIG["formatters"],
@@ -179,7 +183,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     try:
         server.serve()
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        if temporary:
+            shutil.rmtree(settings.metrics_dir, ignore_errors=True)
     return EXIT_OK
 
 

@@ -39,6 +39,7 @@ class Settings:
     http_workers: int = field(default=2, metadata={"help": "HTTP server processes of `kg serve`, each with its own threads, query workers and handle on the store"})
     http_threads: int = field(default=16, metadata={"help": "Threads answering HTTP requests, per HTTP process"})
     query_workers: int = field(default=1, metadata={"help": "Worker processes that run SPARQL queries, per HTTP process (a timed-out worker is replaced); each can hold a large query's working memory"})
+    metrics_dir: str = field(default="", metadata={"help": "Folder where the HTTP processes of `kg serve` pool their /metrics, emptied of old counts when it starts; empty: `kg serve` makes a temporary one, and any other WSGI server counts in memory, per process"})
     query_timeout_s: float = field(default=30.0, metadata={"help": "Stop a SPARQL query after this many seconds (answered 503)"})
     queue_timeout_s: float = field(default=60.0, metadata={"help": "How long a request waits for a free query worker before 503"})
     max_rows: int = field(default=10000, metadata={"help": "Most result rows (or triples) returned; a cut is announced in the KG-Result-Truncated header"})
@@ -108,6 +109,11 @@ class Settings:
     @property
     def allowed_services(self) -> frozenset[str]:
         return frozenset(self.service_allowlist.split())
+
+    @property
+    def metrics_folder(self) -> Path | None:
+        """None: metrics are counted in memory, by one process."""
+        return Path(self.metrics_dir) if self.metrics_dir else None
 
     @property
     def current_snapshot(self) -> Path:

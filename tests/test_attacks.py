@@ -2,14 +2,17 @@
 
 Each attack is sent, its answer checked, and then the server must still answer ``ASK {}`` quickly
 with the data unchanged. Network-reaching attacks aim at a listener on loopback that must see no
-connection; file-reaching ones at a file that must not be read.
+connection; file-reaching ones at a file that must not be read. The server's /metrics, which its
+two HTTP processes pool, are checked last, since that ends by killing one of the processes.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +21,8 @@ import time
 import urllib.parse
 
 import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
 
 G = "https://w3id.org/integrating-cities/graph/"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
@@ -77,14 +82,20 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(shipped, snapshot):
+def server(shipped, snapshot, tmp_path_factory):
     port = free_port()
+    metrics_dir = tmp_path_factory.mktemp("metrics")
+    (metrics_dir / "counter_4194305.db").write_bytes(b"left by an earlier run")  # `kg serve` must clear it
     env = {**os.environ, "KG_BUILD_DIR_NAME": str(shipped.build_dir), "KG_QUERY_TIMEOUT_S": "2", "KG_HTTP_WORKERS": "2",
-           "KG_QUERY_WORKERS": "2", "KG_MAX_ROWS": "1000", "KG_PORT": str(port), "KG_ROOT": str(shipped.root)}
-    process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+           "KG_QUERY_WORKERS": "2", "KG_MAX_ROWS": "1000", "KG_PORT": str(port), "KG_ROOT": str(shipped.root),
+           "KG_METRICS_DIR": str(metrics_dir)}
+    # The log goes to a file: a pipe nobody reads fills up (an access-log line per request) and stalls the server.
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], env=env, stdout=output, stderr=subprocess.STDOUT)
     srv = Server(port)
     srv.process = process
+    srv.metrics_dir = metrics_dir
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -94,7 +105,7 @@ def server(shipped, snapshot):
             time.sleep(0.2)
     else:
         process.kill()
-        pytest.fail("the server did not start: " + process.stderr.read().decode(errors="replace")[-2000:])
+        pytest.fail("the server did not start: " + log.read_text(errors="replace")[-2000:])
     srv.triples = srv.query(COUNT, format="csv")[2]
     yield srv
     process.terminate()
@@ -255,8 +266,8 @@ def test_two_hundred_concurrent_clients(server):
     assert_healthy(server)
 
 
-def _tree(root: int) -> list[int]:
-    """``root`` and every process below it (from /proc)."""
+def _children() -> dict[int, list[int]]:
+    """The processes started by each process (from /proc)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -266,6 +277,12 @@ def _tree(root: int) -> list[int]:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and every process below it."""
+    children = _children()
     found, todo = [], [root]
     while todo:
         pid = todo.pop()
@@ -300,15 +317,87 @@ def test_a_runaway_query_holds_no_cpu_after_its_timeout(server):
     assert_healthy(server)
 
 
-def test_metrics_add_up_over_the_http_processes(server):
-    def metric(text: str, name: str) -> float:
-        return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")))
+# --- /metrics of the whole server: the HTTP processes pool their counts in KG_METRICS_DIR ------------
 
-    before = server.request("GET", "/metrics")[2].decode()
-    for _ in range(20):  # a new connection each time, so both processes get some
+REQUESTS = ("kg_http_requests_total", (("endpoint", "sparql.sparql"), ("status", "200")))
+METRICS_REQUESTS = ("kg_http_requests_total", (("endpoint", "meta.metrics"), ("status", "200")))
+PROCESSES, WORKERS = ("kg_http_processes", ()), ("kg_query_workers", ())
+
+
+def _samples(text: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of an exposition, by name and sorted labels (whose order the exposition does not fix)."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def _metrics(server: Server) -> dict[tuple[str, tuple], float]:
+    return _samples(server.request("GET", "/metrics", timeout=10)[2].decode())
+
+
+def _http_processes(server: Server) -> list[int]:
+    return sorted(_children().get(server.process.pid, []))
+
+
+def _counted_by(server: Server, sample: tuple[str, tuple]) -> dict[int, float]:
+    """What each running HTTP process counted of ``sample``, from its own file in the metrics folder.
+
+    A process still starting has no file yet: it counted nothing.
+    """
+    counted = {}
+    for pid in _http_processes(server):
+        path = server.metrics_dir / f"counter_{pid}.db"
+        families = MultiProcessCollector.merge([str(path)]) if path.exists() else []
+        counted[pid] = sum(s.value for family in families for s in family.samples
+                           if (s.name, tuple(sorted(s.labels.items()))) == sample)
+    return counted
+
+
+def _grew(before: dict[int, float], after: dict[int, float]) -> set[int]:
+    return {pid for pid, value in after.items() if value > before.get(pid, 0.0)}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
+def test_metrics_add_up_over_the_http_processes(server):
+    assert not (server.metrics_dir / "counter_4194305.db").exists(), "a file of an earlier run was kept"
+    before, by_process = _metrics(server), _counted_by(server, REQUESTS)
+    assert len(by_process) == 2
+    sent = 0
+    # A new connection each time: both processes answer some (bounded, in case one keeps winning the accept).
+    while sent < 40 or (len(_grew(by_process, _counted_by(server, REQUESTS))) < 2 and sent < 400):
         assert server.query("ASK { city:berlin ?p ?o }")[0] == 200
-    time.sleep(1.5)  # each process writes its counters at most once a second
-    after = server.request("GET", "/metrics")[2].decode()
-    assert metric(after, "kg_http_processes") == 2
-    assert metric(after, "kg_query_workers") == 4
-    assert metric(after, "kg_queries_inline_total") - metric(before, "kg_queries_inline_total") >= 20
+        sent += 1
+    assert len(_grew(by_process, _counted_by(server, REQUESTS))) == 2, "one HTTP process answered every query"
+    renderers = _counted_by(server, METRICS_REQUESTS)
+    for _ in range(200):  # /metrics until each process has rendered it at least once
+        after = _metrics(server)
+        assert after[REQUESTS] - before[REQUESTS] == sent
+        assert after[("kg_queries_inline_total", ())] - before[("kg_queries_inline_total", ())] == sent
+        inline_count = ("kg_query_duration_seconds_count", (("runner", "inline"),))
+        assert after[inline_count] - before[inline_count] == sent
+        assert after[PROCESSES] == 2 and after[WORKERS] == 4
+        if len(_grew(renderers, _counted_by(server, METRICS_REQUESTS))) == 2:
+            break
+    else:
+        pytest.fail("one HTTP process rendered every /metrics")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
+def test_a_replaced_http_process_keeps_its_counts_not_its_gauges(server):
+    """An HTTP process killed outright runs no code of ours: its counts stay, its gauges go, granian starts another."""
+    before = _metrics(server)
+    victim, survivor = _http_processes(server)
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    # Until the replacement answers /metrics itself: granian ignores a stop while a process is starting.
+    while not any(answers for pid, answers in _counted_by(server, METRICS_REQUESTS).items() if pid not in (victim, survivor)):
+        assert time.monotonic() < deadline, f"not replaced: HTTP processes {_http_processes(server)}"
+        with contextlib.suppress(OSError):  # the dying process had accepted the connection
+            _metrics(server)
+        time.sleep(0.1)
+    assert victim not in _http_processes(server)
+    after = _metrics(server)
+    assert after[PROCESSES] == 2 and after[WORKERS] == 4
+    assert after[REQUESTS] == before[REQUESTS]
+    counters = [key for key in before if key[0].endswith("_total")]
+    assert counters and all(after[key] >= before[key] for key in counters)
+    assert_healthy(server)

@@ -11,8 +11,11 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from kg.config import PROJECT_ROOT
 from kg.formats import BY_FORM
+from kg.query.metrics import CONTENT_TYPE, QUERY_BUCKETS, Metrics
 from kg.site.competency import questions
 
 G = "https://w3id.org/integrating-cities/graph/"
@@ -264,7 +267,9 @@ def test_row_cap_is_announced(client, app):
 def test_healthz_and_metrics(client, snapshot):
     assert client.get("/healthz").get_data(as_text=True) == f"ok {snapshot.manifest['build_id']}\n"
     client.get("/sparql", query_string={"query": "ASK {}"})
-    metrics = client.get("/metrics").get_data(as_text=True)
+    response = client.get("/metrics")
+    assert response.content_type == CONTENT_TYPE
+    metrics = response.get_data(as_text=True)
     assert "kg_queries_total" in metrics and f'kg_graph_triples{{graph="{G}inferred"}}' in metrics
 
 
@@ -454,25 +459,48 @@ def test_a_query_past_its_timeout_has_its_worker_killed(snapshot):
         pool.close()
 
 
-def test_metrics_of_several_processes_add_up(tmp_path, snapshot):
-    from kg.query.metrics import Metrics
+def _samples(client) -> dict[tuple[str, tuple], float]:
+    """Every sample of /metrics, by name and sorted labels (whose order the exposition does not fix)."""
+    text = client.get("/metrics").get_data(as_text=True)
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
 
-    ours, other = Metrics(tmp_path), Metrics(tmp_path)
+
+def test_query_time_is_a_histogram(client):
+    before = _samples(client)
+    for _ in range(3):
+        assert client.get("/sparql", query_string={"query": f"ASK {{ <{BERLIN}> ?p ?o }}"}).status_code == 200
+    for _ in range(2):
+        assert client.get("/sparql", query_string={"query": SELECT_CITY + " ORDER BY ?city"}).status_code == 200
+    after = _samples(client)
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after[key] - before.get(key, 0.0)
+
+    for runner, completed in (("inline", 3), ("worker", 2)):
+        assert grew("kg_query_duration_seconds_count", runner=runner) == completed
+        assert grew("kg_query_duration_seconds_sum", runner=runner) > 0
+        buckets = {float(dict(labels)["le"]): value for (name, labels), value in after.items()
+                   if name == "kg_query_duration_seconds_bucket" and dict(labels)["runner"] == runner}
+        assert sorted(buckets) == [*QUERY_BUCKETS, float("inf")]
+        counts = [buckets[le] for le in sorted(buckets)]
+        assert counts == sorted(counts) and counts[-1] == after[("kg_query_duration_seconds_count", (("runner", runner),))]
+    assert grew("kg_queries_total") == 5 and grew("kg_queries_inline_total") == 3
+
+
+def test_two_applications_in_one_process_count_apart(snapshot):
+    ours, theirs = Metrics(), Metrics()
     ours.set_workers(lambda: 2)
-    other.set_workers(lambda: 3)
+    theirs.set_workers(lambda: 3)
     ours.request("sparql.sparql", 200)
-    other.request("sparql.sparql", 200)
-    other.query(0.5, inline=True)
-    other.flush()
-    text = ours.render(snapshot.manifest)
-    assert 'kg_http_requests_total{endpoint="sparql.sparql",status="200"} 2' in text
-    assert "kg_queries_total 1" in text and "kg_queries_inline_total 1" in text and "kg_query_workers 5" in text
-    # A process that is gone keeps its counts but not its workers.
-    gone = {"pid": 2 ** 22 + 1, "workers": 7, "queries": 4, "requests": [["sparql.sparql", 200, 4]]}
-    (tmp_path / "gone.json").write_text(json.dumps(gone))
-    text = ours.render(snapshot.manifest)
-    assert 'kg_http_requests_total{endpoint="sparql.sparql",status="200"} 6' in text
-    assert "kg_queries_total 5" in text and "kg_query_workers 5" in text and "kg_http_processes 2" in text
+    ours.query(0.5, inline=True)
+    text = theirs.render(snapshot.manifest).decode()
+    assert "kg_queries_total 0.0" in text and "kg_query_workers 3.0" in text
+    assert 'kg_http_requests_total{endpoint="sparql.sparql",status="200"}' not in text
+    text = ours.render(snapshot.manifest).decode()
+    assert 'kg_http_requests_total{endpoint="sparql.sparql",status="200"} 1.0' in text
+    assert "kg_queries_inline_total 1.0" in text and "kg_query_workers 2.0" in text and "kg_http_processes 1.0" in text
 
 
 @pytest.mark.parametrize("query", [

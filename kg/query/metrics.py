@@ -1,169 +1,163 @@
-"""Counters of the running server, exposed in the Prometheus text format.
-https://prometheus.io/docs/instrumenting/exposition_formats/
+"""Counters, gauges and a histogram of the running server, in the Prometheus text format.
 
-`kg serve` runs several HTTP processes. Each counts in memory (a lock and a few integers, cheap on
-every request) and, given a shared folder, writes its counters there as a small JSON file at most
-once a second and whenever it renders /metrics. Rendering adds up the files of every process that
-ever served, so the counters stay totals of the whole server, and never go down when a process is
-replaced; the figures of the other processes may be up to a second old. Gauges (query workers)
-count only processes that are still alive.
+prometheus_client writes the exposition and pools `kg serve`'s HTTP processes. Given a folder
+(``KG_METRICS_DIR``), each process keeps its values in memory-mapped files there, named by its pid,
+and the process that renders /metrics adds up the files of every process that ever served: so
+counters and the histogram are totals of the whole server, never going down when a process is
+replaced, while the gauges (HTTP processes, query workers) count the live processes only.
+Without a folder the values stay in this object's own registry, so that two applications in one
+process (the tests) never mix their counts. The snapshot's figures are read from its manifest.
+https://prometheus.github.io/client_python/multiprocess/
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
-import threading
-import time
-from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator, Mapping
 
-#: How often a process writes its counters to the shared folder, at most (seconds).
-FLUSH_INTERVAL_S = 1.0
-_SCALARS = ("queries", "queries_inline", "query_seconds", "timeouts", "refused", "errors")
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
+from prometheus_client import multiprocess
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+#: The media type of :meth:`Metrics.render`'s body.
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+#: From a lookup answered inline (a millisecond or less) to the default time limit (30 s).
+QUERY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+#: prometheus_client's own switch to file-backed values, read when it chooses its value class.
+_POOL_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def start_pool(folder: Path) -> None:
+    """Ready ``folder`` for a server about to start its HTTP processes (`kg serve`, before granian forks them).
+
+    The files of an earlier run go, so that the counters are totals of this server, and no gauge
+    of a process that is gone (or a pid that a new one reuses) is counted.
+    """
+    _pool_into(folder)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
+def _pool_into(folder: Path) -> None:
+    """Keep the values of this process, and of the processes it forks or starts, in ``folder``.
+
+    prometheus_client chooses between in-memory and file-backed values once, when it is imported,
+    from an environment variable; `kg serve` imports it before granian forks the HTTP processes, and
+    any WSGI server may have imported it before the application is made. So set it and choose again.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.environ.get(_POOL_ENV) != str(folder):
+        os.environ[_POOL_ENV] = str(folder)
+        values.ValueClass = values.get_value_class()
 
 
 class Metrics:
-    """Thread-safe counters; the snapshot's figures are added when rendering."""
+    """What the endpoint counts; one per application, so one per HTTP process. Thread-safe."""
 
-    def __init__(self, shared_dir: Path | None = None) -> None:
-        self._lock = threading.Lock()
-        self._requests: Counter[tuple[str, int]] = Counter()
-        self._scalars: dict[str, float] = dict.fromkeys(_SCALARS, 0)
-        self._workers: Callable[[], int] = lambda: 0
-        self._shared_dir = shared_dir
-        self._file: Path | None = None
-        self._dirty = threading.Event()
-        if shared_dir is not None:
-            self._file = shared_dir / f"{os.getpid()}-{time.time_ns()}.json"
-            threading.Thread(target=self._flusher, name="kg-metrics", daemon=True).start()
+    def __init__(self, pool: Path | None = None) -> None:
+        self._pool = pool
+        own: CollectorRegistry | None
+        if pool is None:
+            own = CollectorRegistry()
+            self._counted: Collector = own
+        else:
+            _pool_into(pool)
+            own = None  # pooled values are found through their files, so they join no registry
+            self._counted = multiprocess.MultiProcessCollector(None, path=str(pool))
+        self._requests = Counter("kg_http_requests", "HTTP requests answered, by endpoint and status.",
+                                 ["endpoint", "status"], registry=own)
+        self._queries = Counter("kg_queries", "SPARQL queries that ran to completion.", registry=own)
+        self._inline = Counter("kg_queries_inline", "Of those, bounded queries answered in the HTTP process, "
+                               "not by a query worker.", registry=own)
+        self._duration = Histogram("kg_query_duration_seconds", "Time spent evaluating completed queries, by where "
+                                   "they ran: inline (in the HTTP process) or in a worker.", ["runner"],
+                                   buckets=QUERY_BUCKETS, registry=own)
+        self._timeouts = Counter("kg_query_timeouts", "Queries stopped at the time limit.", registry=own)
+        self._refused = Counter("kg_queries_refused", "Requests refused before running (updates, SERVICE, "
+                                "unknown graphs, syntax).", registry=own)
+        self._errors = Counter("kg_errors", "Server errors (a bug of ours, answered 500).", registry=own)
+        self._processes = Gauge("kg_http_processes", "HTTP server processes running.",
+                                multiprocess_mode="livesum", registry=own)
+        self._workers = Gauge("kg_query_workers", "Worker processes running queries (all HTTP processes).",
+                              multiprocess_mode="livesum", registry=own)
+        # Both series from the start: one that appears later loses its first rise in rate().
+        for runner in ("inline", "worker"):
+            self._duration.labels(runner)
+        self._count_workers: Callable[[], int] = lambda: 0
+        self._processes.set(1)
 
     def set_workers(self, count: Callable[[], int]) -> None:
-        """Where the gauge of query workers of this process comes from."""
-        self._workers = count
+        """Where the gauge of this process's query workers comes from.
+
+        It is read again at every answer (:meth:`request`), not when rendering: a pooled gauge is
+        read from its file by whichever process renders.
+        """
+        self._count_workers = count
+        self._workers.set(count())
 
     def request(self, endpoint: str, status: int) -> None:
-        with self._lock:
-            self._requests[(endpoint, status)] += 1
-        self._dirty.set()
+        self._requests.labels(endpoint, str(status)).inc()
+        self._workers.set(self._count_workers())
 
     def query(self, seconds: float, inline: bool = False) -> None:
-        with self._lock:
-            self._scalars["queries"] += 1
-            self._scalars["queries_inline"] += inline
-            self._scalars["query_seconds"] += seconds
-        self._dirty.set()
+        self._queries.inc()
+        if inline:
+            self._inline.inc()
+        self._duration.labels("inline" if inline else "worker").observe(seconds)
 
     def timeout(self) -> None:
-        self._add("timeouts")
+        self._timeouts.inc()
 
     def refused(self) -> None:
-        self._add("refused")
+        self._refused.inc()
 
     def error(self) -> None:
-        self._add("errors")
+        self._errors.inc()
 
-    def _add(self, name: str) -> None:
-        with self._lock:
-            self._scalars[name] += 1
-        self._dirty.set()
+    def render(self, manifest: Mapping[str, Any]) -> bytes:
+        """The exposition (of :data:`CONTENT_TYPE`): what was counted, and the snapshot's figures."""
+        if self._pool is not None:
+            _forget_dead_processes(self._pool)
+        registry = CollectorRegistry()
+        registry.register(self._counted)
+        registry.register(_SnapshotFigures(manifest))
+        return generate_latest(registry)
 
-    # ------------------------------------------------------------------ sharing between processes
 
-    def _state(self) -> dict:
-        with self._lock:
-            return {"pid": os.getpid(), "workers": self._workers(), **self._scalars,
-                    "requests": [[e, s, n] for (e, s), n in self._requests.items()]}
+class _SnapshotFigures(Collector):
+    """Figures of the snapshot, from its manifest: nothing to count, and the same in every process."""
 
-    def flush(self) -> None:
-        """Write this process's counters to the shared folder (atomically: readers see old or new)."""
-        if self._file is None:
-            return
-        self._dirty.clear()
-        tmp = self._file.with_suffix(".tmp")
-        try:
-            tmp.write_text(json.dumps(self._state()), encoding="utf-8")
-            os.replace(tmp, self._file)
-        except OSError:
-            pass  # the folder went away (server stopping): nothing to report to
+    def __init__(self, manifest: Mapping[str, Any]) -> None:
+        self.manifest = manifest
 
-    def _flusher(self) -> None:
-        while True:
-            self._dirty.wait()
-            self.flush()
-            time.sleep(FLUSH_INTERVAL_S)
+    def collect(self) -> Iterator[Metric]:
+        yield InfoMetricFamily("kg_snapshot", "The snapshot being served.",
+                               value={"build_id": self.manifest["build_id"], "built_at": self.manifest["built_at"]})
+        triples = GaugeMetricFamily("kg_graph_triples", "Triples per named graph of the snapshot.", labels=["graph"])
+        for graph, info in sorted(self.manifest["graphs"].items()):
+            triples.add_metric([graph], info["triples"])
+        yield triples
 
-    def _states(self) -> list[dict]:
-        own = self._state()
-        if self._file is None:
-            return [own]
-        self.flush()
-        states = [own]
-        for path in self._shared_dir.glob("*.json"):
-            if path == self._file:
-                continue
-            try:
-                state = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if not _alive(state.get("pid", 0)):
-                state["workers"] = 0
-            states.append(state)
-        return states
 
-    # ------------------------------------------------------------------ exposition
+def _forget_dead_processes(pool: Path) -> None:
+    """Drop the live gauges of HTTP processes that exited, even by SIGKILL, which runs none of their code.
 
-    def render(self, manifest: dict) -> str:
-        states = self._states()
-        total = {name: sum(s.get(name, 0) for s in states) for name in _SCALARS}
-        requests: Counter[tuple[str, int]] = Counter()
-        for state in states:
-            for endpoint, status, n in state.get("requests", []):
-                requests[(endpoint, int(status))] += n
-        workers = sum(s.get("workers", 0) for s in states)
-        processes = sum(1 for s in states if s is states[0] or _alive(s.get("pid", 0)))
-        lines = [
-            "# HELP kg_http_requests_total HTTP requests answered, by endpoint and status.",
-            "# TYPE kg_http_requests_total counter",
-            *(f'kg_http_requests_total{{endpoint="{e}",status="{s}"}} {n}' for (e, s), n in sorted(requests.items())),
-            "# HELP kg_queries_total SPARQL queries that ran to completion.",
-            "# TYPE kg_queries_total counter",
-            f"kg_queries_total {total['queries']:.0f}",
-            "# HELP kg_queries_inline_total Of those, bounded queries answered in the HTTP process, not by a query worker.",
-            "# TYPE kg_queries_inline_total counter",
-            f"kg_queries_inline_total {total['queries_inline']:.0f}",
-            "# HELP kg_query_seconds_total Time spent evaluating completed queries.",
-            "# TYPE kg_query_seconds_total counter",
-            f"kg_query_seconds_total {total['query_seconds']:.6f}",
-            "# HELP kg_query_timeouts_total Queries stopped at the time limit.",
-            "# TYPE kg_query_timeouts_total counter",
-            f"kg_query_timeouts_total {total['timeouts']:.0f}",
-            "# HELP kg_queries_refused_total Requests refused before running (updates, SERVICE, unknown graphs, syntax).",
-            "# TYPE kg_queries_refused_total counter",
-            f"kg_queries_refused_total {total['refused']:.0f}",
-            "# HELP kg_errors_total Server errors (a bug of ours, answered 500).",
-            "# TYPE kg_errors_total counter",
-            f"kg_errors_total {total['errors']:.0f}",
-            "# HELP kg_http_processes HTTP server processes running.",
-            "# TYPE kg_http_processes gauge",
-            f"kg_http_processes {processes}",
-            "# HELP kg_query_workers Worker processes running queries (all HTTP processes).",
-            "# TYPE kg_query_workers gauge",
-            f"kg_query_workers {workers}",
-            "# HELP kg_snapshot_info The snapshot being served.",
-            "# TYPE kg_snapshot_info gauge",
-            f'kg_snapshot_info{{build_id="{manifest["build_id"]}",built_at="{manifest["built_at"]}"}} 1',
-            "# HELP kg_graph_triples Triples per named graph of the snapshot.",
-            "# TYPE kg_graph_triples gauge",
-            *(f'kg_graph_triples{{graph="{g}"}} {info["triples"]}' for g, info in sorted(manifest["graphs"].items())),
-        ]
-        return "\n".join(lines) + "\n"
+    granian replaces a process that dies without telling the others, so whichever renders looks for
+    the files of processes that are gone; their counters stay.
+    """
+    for path in pool.glob("gauge_live*_*.db"):
+        pid = int(path.stem.rpartition("_")[2])
+        if not _alive(pid):
+            with contextlib.suppress(FileNotFoundError):  # another process rendering forgot it first
+                multiprocess.mark_process_dead(pid, str(pool))
 
 
 def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import time
 from datetime import datetime
-from pathlib import Path
 
 from flask import Flask, Response, g, request
 from flask_compress import Compress
@@ -26,9 +24,6 @@ from kg.site.urls import Urls
 from kg.snapshot import Snapshot
 
 log = logging.getLogger("kg.access")
-
-#: Set by `kg serve` for its HTTP processes: the folder where they pool their metrics (kg/query/metrics.py).
-METRICS_DIR_ENV = "_KG_SERVE_METRICS_DIR"
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -54,8 +49,7 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
     app.config["COMPRESS_ALGORITHM"] = ["gzip", "deflate"]
     Compress(app)
 
-    shared = os.environ.get(METRICS_DIR_ENV)
-    endpoint = Endpoint(settings, snapshot, Metrics(Path(shared) if shared else None))
+    endpoint = Endpoint(settings, snapshot, Metrics(settings.metrics_folder))
     atexit.register(endpoint.close)
     app.extensions["kg.settings"] = settings
     app.extensions["kg.endpoint"] = endpoint

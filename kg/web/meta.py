@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
+from kg.query.metrics import CONTENT_TYPE
+
 bp = Blueprint("meta", __name__)
 
 
@@ -18,4 +20,4 @@ def healthz() -> Response:
 def metrics() -> Response:
     endpoint = current_app.extensions["kg.endpoint"]
     body = endpoint.metrics.render(endpoint.snapshot.manifest)
-    return Response(body, content_type="text/plain; version=0.0.4; charset=utf-8", headers={"Cache-Control": "no-store"})
+    return Response(body, content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
