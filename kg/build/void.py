@@ -208,7 +208,7 @@ def _en(text: str) -> ox.Literal:
     return ox.Literal(text, language="en")
 
 
-def describe(stats: Statistics, manifest: dict[str, Any]) -> list[ox.Triple]:
+def void_triples(stats: Statistics, manifest: dict[str, Any]) -> list[ox.Triple]:
     """The VoID + DCAT triples for a snapshot (its manifest, with its dumps) and its statistics."""
     base = manifest["base_iri"]
     t = _Triples()
@@ -342,7 +342,7 @@ def write_void(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> di
     in-memory store answers the counting queries faster), describe, and write ``staging/void.ttl``;
     return the manifest's ``"void"`` entry."""
     stats = statistics(dataset, manifest["graphs"], manifest["base_iri"], union_graphs(manifest))
-    triples = describe(stats, manifest)
+    triples = void_triples(stats, manifest)
     path = staging / VOID_FILE
     with open(path, "wb") as out:
         ox.serialize(triples, out, ox.RdfFormat.TURTLE, prefixes=VOID_PREFIXES)

@@ -16,7 +16,7 @@ from kg.terms import new_graph
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 
 
-def describe(endpoint_url: str, manifest: dict, graph_labels: dict[str, str]) -> Graph:
+def service_graph(endpoint_url: str, manifest: dict, graph_labels: dict[str, str]) -> Graph:
     graph = new_graph()
     graph.bind("sd", SD)
     service = URIRef(endpoint_url)

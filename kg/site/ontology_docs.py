@@ -14,7 +14,7 @@ Why our own templates rather than a generator such as pyLODE:
 
 ``load(store)`` reads the snapshot into an :class:`OntologyDocs`; ``from_graph`` does the same from
 an rdflib graph alone (tests, other tools). The model also answers the linked-data side of the
-ontology IRIs: ``describe(name)`` is the RDF description of one term, ``serialize`` writes it.
+ontology IRIs: ``term_graph(name)`` is the RDF description of one term, ``serialize`` writes it.
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ class OntologyDocs:
         prefixed = [t for t in self.terms if len(name) >= 3 and t.lower().startswith(name.lower())]
         return list(dict.fromkeys([*same_case, *close, *prefixed]))[:n]
 
-    def describe(self, name: str) -> Graph:
+    def term_graph(self, name: str) -> Graph:
         """A term's description: its concise bounded description in the ontology graph, plus the statements
         of other named terms that point at it (subclasses, properties with it as domain or range, inverses)."""
         term = URIRef(self.header.namespace + name)
@@ -228,7 +228,7 @@ class OntologyDocs:
         """The ontology (``name`` None) or one term's description, in an rdflib serialisation format."""
         key = (name, rdflib_format)
         if key not in self._serialised:
-            graph = self.graph if name is None else self.describe(name)
+            graph = self.graph if name is None else self.term_graph(name)
             options = {"context": _context(graph), "auto_compact": True} if rdflib_format == "json-ld" else {}
             with warnings.catch_warnings():
                 # rdflib's pretty RDF/XML writes the owl:members lists as rdf:parseType="Collection"

@@ -13,7 +13,7 @@ from kg.formats import HTML, TRIPLE_FORMATS, TURTLE
 from kg.query.executor import PoolBusy, QuerySyntaxError, QueryTimeout, WorkerFailed
 from kg.query.guard import QueryRefused
 from kg.query.protocol import Endpoint, ProtocolRequest
-from kg.query.service_description import describe
+from kg.query.service_description import service_graph
 from kg.web import ui
 from kg.web.negotiation import client_has, content_type, negotiated
 
@@ -137,6 +137,6 @@ def service_description() -> Response:
     if best is HTML:
         return ui.editor()
     kg = endpoint()
-    graph = describe(request.base_url, kg.snapshot.manifest, current_app.extensions["kg.graph_labels"])
+    graph = service_graph(request.base_url, kg.snapshot.manifest, current_app.extensions["kg.graph_labels"])
     body = graph.serialize(format=best.rdflib, encoding="utf-8")
     return Response(body, content_type=content_type(best.media_type), headers={"Vary": "Accept"})
