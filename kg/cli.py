@@ -19,7 +19,7 @@ from kg.build.pipeline import BuildFailed, Pipeline, Stages, build, up_to_date
 from kg.build.reason import InconsistentGraph
 from kg.build.report_formats import FORMATS, to_text
 from kg.config import Settings, SettingsError, load_settings
-from kg.query.results import FORMAT_NAMES, serialize
+from kg.query.cli_results import FORMAT_NAMES, serialize
 from kg.query.stats import compute
 from kg.query.store import GraphStore, Scope
 from kg.snapshot import OutdatedSnapshot, Snapshot
