@@ -16,7 +16,9 @@ snapshot holds and where, so that the serving side reads it without importing th
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +35,8 @@ STORE_DIR = "store"
 DUMPS_DIR = "dumps"
 VOID_FILE = "void.ttl"
 QUESTIONS_DIR = "queries"
+#: The lock file of a snapshot: see :class:`Lease`.
+LEASE_FILE = ".lease"
 #: What the store's default graph holds, recorded in the manifest. 2: the asserted union only (see
 #: :func:`union_graphs`); 1 (before): the union of every graph, inferred included. Code that reads
 #: one layout gives wrong counts on the other, so a snapshot of another layout is not opened.
@@ -117,6 +121,10 @@ class Snapshot:
         """The VoID description in ``rdf_format``; FileNotFoundError if the snapshot has none."""
         return _converted(self.void_file, rdf_format)
 
+    def lease(self) -> "Lease":
+        """Keep this snapshot from being pruned while it is served (see :class:`Lease`)."""
+        return Lease(self.path)
+
     @classmethod
     def open(cls, path: Path) -> "Snapshot":
         """Open a snapshot folder (or the ``current`` link); FileNotFoundError if there is none,
@@ -126,6 +134,64 @@ class Snapshot:
         if manifest.get("store_layout", 1) != STORE_LAYOUT or manifest.get("folder_format", 1) != FOLDER_FORMAT:
             raise OutdatedSnapshot(f"{resolved} was built by an older version of kg; `kg build --force` rebuilds it")
         return cls(resolved, manifest)
+
+
+class SnapshotGone(FileNotFoundError):
+    """The snapshot was pruned (or is being pruned) before it could be leased."""
+
+
+class Lease:
+    """A shared lock on a snapshot's ``.lease`` file, held by every process that serves the snapshot.
+
+    A build prunes an old snapshot only when it can lock that file exclusively (:mod:`kg.build.writer`),
+    so a snapshot that any server process, query worker or `kg query` still reads is never deleted
+    under it. The kernel drops a lock when its process ends, however it ends: a crashed server leaves
+    nothing behind that would keep a snapshot for ever. https://man7.org/linux/man-pages/man2/flock.2.html
+    """
+
+    def __init__(self, path: Path, published: bool = True) -> None:
+        """``published=False``: a snapshot still being written (the build's own lease), without a manifest yet."""
+        self.path = path
+        try:
+            self._fd: int | None = os.open(path / LEASE_FILE, os.O_RDONLY | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            raise SnapshotGone(f"{path} has been pruned") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.release()
+            raise SnapshotGone(f"{path} is being pruned") from None
+        if published and not (path / MANIFEST_FILE).exists():  # pruned between our open and our lock
+            self.release()
+            raise SnapshotGone(f"{path} has been pruned")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "Lease":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
+def claim_for_removal(path: Path) -> int | None:
+    """An exclusive lock on a snapshot no process leases, as an open descriptor; None if one does.
+
+    Whoever removes the snapshot renames it away before closing the descriptor, so no lease can be
+    taken on it afterwards (:class:`Lease` checks the manifest is still there once it holds its lock)."""
+    try:
+        fd = os.open(path / LEASE_FILE, os.O_RDONLY | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 class OutdatedSnapshot(Exception):

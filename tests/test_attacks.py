@@ -10,28 +10,20 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import http.client
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 
 import pytest
+import realserver
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 G = "https://w3id.org/integrating-cities/graph/"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Listener:
@@ -63,53 +55,20 @@ class Listener:
         self.sock.close()
 
 
-class Server:
-    def __init__(self, port: int) -> None:
-        self.port = port
-
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                timeout: float = 30) -> tuple[int, http.client.HTTPMessage, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.headers, response.read()
-        finally:
-            conn.close()
-
-    def query(self, text: str, **params) -> tuple[int, http.client.HTTPMessage, bytes]:
-        return self.request("GET", "/sparql?" + urllib.parse.urlencode({"query": text, **params}, doseq=True))
-
-
 @pytest.fixture(scope="module")
 def server(shipped, snapshot, tmp_path_factory):
-    port = free_port()
     metrics_dir = tmp_path_factory.mktemp("metrics")
     (metrics_dir / "counter_4194305.db").write_bytes(b"left by an earlier run")  # `kg serve` must clear it
-    env = {**os.environ, "KG_BUILD_DIR_NAME": str(shipped.build_dir), "KG_QUERY_TIMEOUT_S": "2", "KG_HTTP_WORKERS": "2",
-           "KG_QUERY_WORKERS": "2", "KG_MAX_ROWS": "1000", "KG_PORT": str(port), "KG_ROOT": str(shipped.root),
-           "KG_METRICS_DIR": str(metrics_dir)}
-    # The log goes to a file: a pipe nobody reads fills up (an access-log line per request) and stalls the server.
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], env=env, stdout=output, stderr=subprocess.STDOUT)
-    srv = Server(port)
-    srv.process = process
+    env = {"KG_BUILD_DIR_NAME": str(shipped.build_dir), "KG_QUERY_TIMEOUT_S": "2", "KG_HTTP_WORKERS": "2",
+           "KG_QUERY_WORKERS": "2", "KG_MAX_ROWS": "1000", "KG_ROOT": str(shipped.root), "KG_METRICS_DIR": str(metrics_dir)}
+    try:
+        srv = realserver.start(env, tmp_path_factory.mktemp("serve") / "serve.log")
+    except RuntimeError as error:
+        pytest.fail(str(error))
     srv.metrics_dir = metrics_dir
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if srv.request("GET", "/healthz", timeout=2)[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the server did not start: " + log.read_text(errors="replace")[-2000:])
     srv.triples = srv.query(COUNT, format="csv")[2]
     yield srv
-    process.terminate()
-    process.wait(10)
+    srv.stop()
 
 
 @pytest.fixture
@@ -119,7 +78,7 @@ def listener():
     lst.close()
 
 
-def assert_healthy(server: Server) -> None:
+def assert_healthy(server: realserver.Server) -> None:
     started = time.monotonic()
     status, _, body = server.query("ASK {}")
     assert status == 200 and b"true" in body
@@ -330,15 +289,15 @@ def _samples(text: str) -> dict[tuple[str, tuple], float]:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
-def _metrics(server: Server) -> dict[tuple[str, tuple], float]:
+def _metrics(server: realserver.Server) -> dict[tuple[str, tuple], float]:
     return _samples(server.request("GET", "/metrics", timeout=10)[2].decode())
 
 
-def _http_processes(server: Server) -> list[int]:
+def _http_processes(server: realserver.Server) -> list[int]:
     return sorted(_children().get(server.process.pid, []))
 
 
-def _counted_by(server: Server, sample: tuple[str, tuple]) -> dict[int, float]:
+def _counted_by(server: realserver.Server, sample: tuple[str, tuple]) -> dict[int, float]:
     """What each running HTTP process counted of ``sample``, from its own file in the metrics folder.
 
     A process still starting has no file yet: it counted nothing.

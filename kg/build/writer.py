@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 import pyoxigraph as ox
 
 from kg.build.concurrency import Background
-from kg.snapshot import DATASET_FILE, FOLDER_FORMAT, MANIFEST_FILE, STORE_DIR, STORE_LAYOUT, Snapshot
+from kg.snapshot import DATASET_FILE, FOLDER_FORMAT, MANIFEST_FILE, STORE_DIR, STORE_LAYOUT, Lease, Snapshot, claim_for_removal
 
 #: The union of all graphs as N-Triples, for the build steps (dumps); removed once they have run.
 UNION_FILE = "union.nt"
@@ -101,6 +101,7 @@ class SnapshotWriter:
         self.build_id = self.now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + input_digest[:12]
         self.staging = build_dir / f".{self.build_id}.tmp"
         self.staging.mkdir()
+        self._lease = Lease(self.staging, published=False)  # a concurrent build's pruning leaves it alone
         self._counts: dict[str, int] = {}  # triples per named graph, counted in the N-Quads written
         self._stream = _QueuedStream()
         self._graphs: queue.Queue[str | None] = queue.Queue()  # asserted graphs to write; None: no more
@@ -177,6 +178,7 @@ class SnapshotWriter:
         os.symlink(self.build_id, tmp_link)
         os.replace(tmp_link, link)
         _prune(self.build_dir, keep=keep, protect=final)
+        self._lease.release()
         return Snapshot.open(link)
 
     def abort(self) -> None:
@@ -186,6 +188,7 @@ class SnapshotWriter:
         self._stream.fail()
         for worker in (self._asserted, self._loader):
             worker.join()
+        self._lease.release()
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
@@ -253,8 +256,27 @@ def library_versions() -> dict[str, str]:
 
 
 def _prune(build_dir: Path, keep: int, protect: Path) -> None:
-    """Remove all but the newest ``keep`` snapshots (build ids sort by time)."""
+    """Remove all but the newest ``keep`` snapshots (build ids sort by time), except those a process still
+    leases (:class:`kg.snapshot.Lease`): they go at a later build, once nothing serves them. Also the
+    staging folders of builds that were killed half-way, once their build no longer holds them."""
     builds = sorted(p for p in build_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
-    for old in builds[:-keep] if keep > 0 else []:
+    staged = [p for p in build_dir.glob(".*.tmp") if p.is_dir()]
+    for old in [*(builds[:-keep] if keep > 0 else []), *staged]:
         if old != protect:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_unless_leased(old)
+    for unfinished in build_dir.glob(".*.removing"):  # a removal that was cut short: nothing can lease these
+        shutil.rmtree(unfinished, ignore_errors=True)
+
+
+def _remove_unless_leased(folder: Path) -> None:
+    fd = claim_for_removal(folder)
+    if fd is None:
+        return
+    try:
+        doomed = folder.with_name(f".{folder.name.lstrip('.')}.removing")
+        folder.rename(doomed)  # atomic: from now on no lease can find it
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+    shutil.rmtree(doomed, ignore_errors=True)

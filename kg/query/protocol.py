@@ -44,6 +44,9 @@ class Endpoint:
                  inline: bool = True) -> None:
         self.settings = settings
         self.snapshot = snapshot
+        #: Held while this process serves the snapshot: its query workers (replaced at any time) and the
+        #: inline runner read the folder, so a build must not prune it (kg.snapshot.Lease).
+        self.lease = snapshot.lease()
         self.published_graphs = frozenset(snapshot.manifest["graphs"])
         self.metrics = metrics or Metrics()
         self.pool = QueryPool(snapshot, settings.query_workers, settings.queue_timeout_s)
@@ -110,4 +113,5 @@ class Endpoint:
 
     def close(self) -> None:
         self.pool.close()
+        self.lease.release()
 

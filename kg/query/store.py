@@ -29,8 +29,11 @@ class Scope(str, Enum):
 
 
 class GraphStore:
+    """The snapshot's store, leased (:class:`kg.snapshot.Lease`) so that no build prunes it while it is open."""
+
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
+        self.lease = snapshot.lease()
         self.store = ox.Store.read_only(str(snapshot.store_dir))
         self.inferred_graph = ox.NamedNode(snapshot.manifest["inferred_graph"])
         self.named_graphs = [ox.NamedNode(iri) for iri in sorted(snapshot.manifest["graphs"])]
@@ -47,6 +50,10 @@ class GraphStore:
         linked-data pages of much-cited resources took seconds.
         """
         return self.store.query(sparql, prefixes=PREFIXES, default_graph=self._default_graphs[scope])
+
+    def close(self) -> None:
+        """Let the snapshot be pruned (the handle stays usable until it is: the store is read-only)."""
+        self.lease.release()
 
     def __len__(self) -> int:
         """Quads in the published named graphs."""
