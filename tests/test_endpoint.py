@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 import time
 from xml.etree import ElementTree
 
@@ -291,7 +292,7 @@ def test_every_competency_question_in_every_format(client, question):
 
 # --- bounded queries answered in the HTTP process ---------------------------------------------
 
-from kg.query.executor import QueryJob, QueryPool, QueryTimeout, evaluate, is_bounded  # noqa: E402
+from kg.query.executor import QueryJob, QueryPool, QueryTimeout, WorkerFailed, evaluate, is_bounded  # noqa: E402
 
 BOUNDED = [
     "ASK {}",
@@ -456,6 +457,61 @@ def test_a_query_past_its_timeout_has_its_worker_killed(snapshot):
         assert pool.run(QueryJob("ASK {}", None, (), "json", 10), 5).body  # its successor answers
         assert pool.size == 1
     finally:
+        pool.close()
+
+
+#: About a second of work on the shipped data: long enough to kill its worker while it runs.
+SLOW_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d a ?f }"
+
+
+def test_workers_killed_while_idle_cost_no_query_an_error(snapshot):
+    """What the OOM killer does to idle workers: the next queries find them dead, and get live ones."""
+    pool = QueryPool(snapshot, 2, queue_timeout_s=30)
+    try:
+        for worker in list(pool._all):
+            worker.process.kill()
+            worker.process.wait(5)
+        for _ in range(3):
+            assert b"true" in pool.run(QueryJob("ASK {}", None, None, "json", 10), 10).body
+        deadline = time.monotonic() + 30
+        while pool.size < 2 and time.monotonic() < deadline:  # the second replacement may still be starting
+            time.sleep(0.1)
+        assert pool.size == 2
+    finally:
+        pool.close()
+
+
+def test_a_query_whose_worker_dies_under_it_is_run_again(snapshot):
+    """Queries only read, so a query whose worker is killed mid-run is answered by another worker."""
+    pool = QueryPool(snapshot, 1, queue_timeout_s=30)
+    try:
+        (worker,) = pool._all
+        killer = threading.Timer(0.3, worker.process.kill)
+        killer.start()
+        outcome = pool.run(QueryJob(SLOW_COUNT, None, None, "csv", 10), 30)
+        killer.join()
+        assert worker.process.poll() is not None, "the worker was not killed while it ran the query"
+        assert outcome.body.split()[1].isdigit() and pool.size == 1
+    finally:
+        pool.close()
+
+
+def test_a_query_that_kills_its_second_worker_too_is_our_error_not_a_retry_loop(snapshot):
+    pool = QueryPool(snapshot, 1, queue_timeout_s=30)
+    stop = threading.Event()
+
+    def kill_every_worker() -> None:
+        while not stop.wait(0.2):
+            for worker in list(pool._all):
+                worker.process.kill()
+
+    try:
+        killer = threading.Thread(target=kill_every_worker, daemon=True)
+        killer.start()
+        with pytest.raises(WorkerFailed, match="stopped two query workers"):
+            pool.run(QueryJob(SLOW_COUNT, None, None, "csv", 10), 30)
+    finally:
+        stop.set()
         pool.close()
 
 

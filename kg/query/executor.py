@@ -73,6 +73,10 @@ class WorkerFailed(Exception):
     """A worker died or failed on a query for a reason that is ours, not the client's."""
 
 
+class _WorkerDied(Exception):
+    """The worker running a query went away (its connection closed): the query may be run again."""
+
+
 def evaluate(store, union: list, job: QueryJob):
     """Run ``job`` on an open pyoxigraph store whose graphs ``union`` hold every triple once, and write
     its answer: the same code in a worker and inline."""
@@ -214,10 +218,38 @@ class QueryPool:
             return
 
     def run(self, job: QueryJob, timeout_s: float) -> QueryOutcome:
+        """Run ``job`` on an idle worker within ``timeout_s``.
+
+        A worker that dies under a query (killed, out of memory, a crash in the engine) is replaced and the
+        query run once more, on another worker, in the time left: queries only read, so running one twice is
+        safe, and the client sees an error only if the query kills that worker too."""
+        deadline = time.monotonic() + timeout_s
         try:
-            worker = self._idle.get(timeout=self.queue_timeout_s)
-        except queue.Empty:
-            raise PoolBusy(f"all query workers stayed busy for {self.queue_timeout_s:g} s") from None
+            return self._attempt(job, timeout_s)
+        except _WorkerDied:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped") from None
+            try:
+                return self._attempt(job, remaining)
+            except _WorkerDied as died:
+                raise WorkerFailed(f"the query stopped two query workers ({died})") from None
+
+    def _idle_worker(self) -> _Worker:
+        """An idle worker that is alive: one found dead while idle (the OOM killer, an operator) is replaced
+        without costing the query its retry."""
+        deadline = time.monotonic() + self.queue_timeout_s
+        while True:
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise PoolBusy(f"all query workers stayed busy for {self.queue_timeout_s:g} s") from None
+            if worker.process.poll() is None:
+                return worker
+            self._replace(worker)
+
+    def _attempt(self, job: QueryJob, timeout_s: float) -> QueryOutcome:
+        worker = self._idle_worker()
         try:
             worker.conn.send(job)
             if not worker.conn.poll(timeout_s):
@@ -225,9 +257,9 @@ class QueryPool:
                 raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped")
             reply = worker.conn.recv()
             body = worker.conn.recv_bytes() if reply[0] == "ok" else b""
-        except (EOFError, OSError, BrokenPipeError) as error:
+        except (EOFError, OSError) as error:
             self._replace(worker)
-            raise WorkerFailed(f"the query worker stopped unexpectedly ({type(error).__name__})") from None
+            raise _WorkerDied(type(error).__name__) from None
         self._idle.put(worker)
         kind = reply[0]
         if kind == "ok":
