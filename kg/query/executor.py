@@ -111,7 +111,7 @@ def _worker_main(snapshot_path: str, conn: Connection, parent: int) -> None:
     while True:
         try:
             job: QueryJob = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the HTTP process closed our connection (replaced us, or stopped)
             return
         started = time.perf_counter()
         try:
