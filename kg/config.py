@@ -42,6 +42,7 @@ class Settings:
     metrics_dir: str = field(default="", metadata={"help": "Folder where the HTTP processes of `kg serve` pool their /metrics, emptied of old counts when it starts; empty: `kg serve` makes a temporary one, and any other WSGI server counts in memory, per process"})
     query_timeout_s: float = field(default=30.0, metadata={"help": "Stop a SPARQL query after this many seconds (answered 503)"})
     queue_timeout_s: float = field(default=60.0, metadata={"help": "How long a request waits for a free query worker before 503"})
+    release_poll_s: float = field(default=1.0, metadata={"help": "How often each HTTP process looks whether build/current names a new release, and switches to it without a restart (seconds); 0: serve the release it started with"})
     max_rows: int = field(default=10000, metadata={"help": "Most result rows (or triples) returned; a cut is announced in the KG-Result-Truncated header"})
     max_request_bytes: int = field(default=1_000_000, metadata={"help": "Largest request body accepted (413 above)"})
     max_query_depth: int = field(default=64, metadata={"help": "Deepest nesting of groups a query may have (400 above)"})

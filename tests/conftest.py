@@ -57,7 +57,7 @@ def app(shipped: Settings, snapshot: Snapshot):
 
     application = create_app(replace(shipped, query_timeout_s=5.0, max_rows=50), snapshot)
     yield application
-    application.extensions["kg.endpoint"].close()
+    application.extensions["kg.releases"].close()
 
 
 @pytest.fixture
@@ -117,4 +117,4 @@ def server_url(shipped: Settings, snapshot: Snapshot):
     server.task_dispatcher.shutdown()
     wasyncore.close_all(sockets)
     thread.join(timeout=10)
-    application.extensions["kg.endpoint"].close()
+    application.extensions["kg.releases"].close()

@@ -404,7 +404,7 @@ def test_a_bounded_query_costs_the_row_cap_not_the_data(big_store, query):
 
 
 def test_inline_and_worker_answers_are_identical(app):
-    endpoint = app.extensions["kg.endpoint"]
+    endpoint = app.extensions["kg.releases"].current.endpoint
     everything = tuple(sorted(endpoint.published_graphs))
     for query in BOUNDED[:-2]:
         form = "ASK" if query.startswith("ASK") else "SELECT"

@@ -1,7 +1,7 @@
 """Releases, faults and a running server (issue: a service people can depend on).
 
-Proved against the real `kg serve`: builds that prune old snapshots never delete the one it serves, and
-query workers killed outright cost no request an error.
+Proved against the real `kg serve`: a new build is served without a restart, no request fails while
+releases switch and old ones are pruned, and query workers killed outright cost no request an error.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
+from pathlib import Path
 
 import pytest
 import realserver
@@ -40,36 +43,97 @@ def _parent(pid: int) -> int:
         return -1
 
 
-def test_builds_that_prune_never_delete_the_served_snapshot(project, tmp_path):
-    """Four forced builds with one snapshot kept: the served one stays, whole, and every route still
-    answers from it, a replaced query worker included; once the server stops, the next build prunes it."""
-    served, _ = build(project)
+def served_releases(server: realserver.Server, requests: int = 20) -> set[str]:
+    """The releases that answer the next ``requests`` requests (spread over the HTTP processes)."""
+    return {server.request("GET", "/healthz")[1]["KG-Release"] for _ in range(requests)}
+
+
+def wait_for_release(server: realserver.Server, release: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while served_releases(server) != {release}:
+        assert time.monotonic() < deadline, f"still not serving {release} alone after {timeout_s} s"
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def serving(project, tmp_path):
+    """`kg serve` (two HTTP processes) on a private project whose builds keep one snapshot."""
+    first, _ = build(project)
     env = {"KG_ROOT": str(project.root), "KG_KEEP_SNAPSHOTS": "1", "KG_HTTP_WORKERS": "2", "KG_QUERY_WORKERS": "1",
-           "KG_METRICS_DIR": str(tmp_path / "metrics")}
+           "KG_METRICS_DIR": str(tmp_path / "metrics"), "KG_RELEASE_POLL_S": "0.2"}
     server = realserver.start(env, tmp_path / "serve.log")
+    server.env, server.first = env, first
+    yield server
+    server.stop()
+
+
+def test_a_new_build_is_served_without_a_restart(serving):
+    """Every HTTP process switches to the new release; each answer names its release, and ETags change with it."""
+    first = serving.first.path.name
+    assert served_releases(serving) == {first}
+    _, headers, _ = serving.query(COUNT, format="csv")
+    assert headers["KG-Release"] == first
+    etag = headers["ETag"]
+    done = kg("build", "--force", env=serving.env)
+    assert done.returncode == 0, done.stderr
+    second = os.readlink(Path(serving.env["KG_ROOT"]) / "build" / "current")
+    assert second != first
+    wait_for_release(serving, second)
+    status, headers, _ = serving.query(COUNT, format="csv")
+    assert status == 200 and headers["KG-Release"] == second and headers["ETag"] != etag
+    status, _, body = serving.request("GET", "/healthz")
+    assert body.decode().split() == ["ok", second]
+    assert serving.process.poll() is None  # the same server, not restarted
+
+
+def test_no_request_fails_while_releases_come_and_go(serving):
+    """Builds that switch and prune (one snapshot kept) while clients query, read pages and download:
+    every answer is a 200 from a release that was built, and old releases go once nothing serves them."""
+    failures: list[tuple[str, int]] = []
+    answered: set[str] = set()
+    stop = threading.Event()
+    paths = ["/sparql?query=" + urllib.parse.quote(COUNT) + "&format=csv", "/id/city/helsinki", "/.well-known/void",
+             "/downloads/integrating-cities.ttl", "/sparql?query=" + urllib.parse.quote("ASK { ?s ?p ?o }")]
+
+    def client(offset: int) -> None:
+        i = offset
+        while not stop.is_set():
+            path = paths[i % len(paths)]
+            i += 1
+            status, headers, _ = serving.request("GET", path)
+            answered.add(headers.get("KG-Release", "?"))
+            if status != 200:
+                failures.append((path, status))
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    built = [serving.first.path.name]
     try:
-        assert server.request("GET", "/healthz")[2].decode().split() == ["ok", served.path.name]
         for _ in range(4):
-            done = kg("build", "--force", env=env)
+            done = kg("build", "--force", env=serving.env)
             assert done.returncode == 0, done.stderr
-        builds = sorted(p.name for p in project.build_dir.iterdir() if p.is_dir() and not p.is_symlink())
-        assert served.path.name in builds and len(builds) == 2  # the served one, and the newest
-        for path in ("/downloads/integrating-cities.ttl", "/.well-known/void", "/id/city/helsinki", "/downloads/"):
-            assert server.request("GET", path)[0] == 200, path
-        status, _, body = server.query(COUNT, format="csv")
-        assert status == 200 and int(body.split()[1]) == served.manifest["dumps"]["integrating-cities.ttl"]["triples"]
-        workers = query_workers(server)
-        assert workers
-        for pid in workers:  # what the OOM killer does
-            os.kill(pid, signal.SIGKILL)
-        # The very next queries, on either HTTP process, are answered: by replacements, started on the served
-        # snapshot, which is still there.
-        assert [server.query(COUNT, format="csv")[0] for _ in range(6)] == [200] * 6
-        deadline = time.monotonic() + 30
-        while len(query_workers(server)) < len(workers) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert len(query_workers(server)) == len(workers)
+            built.append(os.readlink(Path(serving.env["KG_ROOT"]) / "build" / "current"))
+            wait_for_release(serving, built[-1])
     finally:
-        server.stop()
-    assert kg("build", "--force", env=env).returncode == 0
-    assert not served.path.exists()  # nothing serves it any more
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert failures == []
+    assert answered <= set(built) and len(answered) >= 2
+    assert kg("build", "--force", env=serving.env).returncode == 0  # nothing serves the older ones any more: they go
+    wait_for_release(serving, os.readlink(Path(serving.env["KG_ROOT"]) / "build" / "current"))
+    assert not any((Path(serving.env["KG_ROOT"]) / "build" / name).exists() for name in built[:-1])
+
+
+def test_query_workers_killed_outright_cost_no_request_an_error(serving):
+    """What the OOM killer does: the very next queries, on either HTTP process, are answered by replacements."""
+    workers = query_workers(serving)
+    assert workers
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    assert [serving.query(COUNT, format="csv")[0] for _ in range(6)] == [200] * 6
+    deadline = time.monotonic() + 30
+    while len(query_workers(serving)) < len(workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(query_workers(serving)) == len(workers)

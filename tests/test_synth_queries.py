@@ -47,7 +47,7 @@ def synth_client(synthetic):
     settings, snapshot = synthetic
     app = create_app(replace(settings, query_timeout_s=20.0), snapshot)
     yield app.test_client()
-    app.extensions["kg.endpoint"].close()
+    app.extensions["kg.releases"].close()
 
 
 def rows(solutions: ox.QuerySolutions) -> set[tuple]:

@@ -55,7 +55,7 @@ class Page(HTMLParser):
 def app(shipped, snapshot) -> Flask:
     application = create_app(shipped, snapshot)
     yield application
-    application.extensions["kg.endpoint"].close()
+    application.extensions["kg.releases"].close()
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +174,7 @@ def test_examples_are_embedded_safely(app: Flask, tmp_path: Path, monkeypatch: p
     nasty_question = 'Does </script><script>alert("q")</script> & <b>bold</b> survive?'
     nasty_query = f'# Question: {nasty_question}\nSELECT * WHERE {{ ?s ?p "</script><!--<script>" }} LIMIT 1\n'
     (tmp_path / "queries" / "cq99-nasty.rq").write_text(nasty_query, encoding="utf-8")
-    monkeypatch.setitem(app.extensions, "kg.questions", questions(tmp_path / "queries"))
+    monkeypatch.setattr(app.extensions["kg.releases"].current, "questions", questions(tmp_path / "queries"))
     page = app.test_client().get("/sparql", headers={"Accept": BROWSER_ACCEPT}).get_data(as_text=True)
     assert "<script>alert" not in page
     assert "<b>bold</b>" not in page
@@ -199,6 +199,6 @@ def test_the_examples_are_those_of_the_release_served_not_of_the_working_tree(pr
     try:
         page = app.test_client().get("/sparql", headers={"Accept": BROWSER_ACCEPT}).get_data(as_text=True)
     finally:
-        app.extensions["kg.endpoint"].close()
+        app.extensions["kg.releases"].close()
     assert [e["name"] for e in json.loads(Page(page).json_scripts["examples"])] == built
     assert up_to_date(project) is None  # the questions are inputs of the build: the next build takes the new one

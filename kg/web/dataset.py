@@ -20,6 +20,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from kg.formats import TRIPLE_FORMATS
 from kg.snapshot import BY_FILE, Snapshot
 from kg.web.negotiation import content_type, negotiated
+from kg.web.release import current_release
 from kg.web.ui import asset_url
 
 bp = Blueprint("dataset", __name__, template_folder="templates")
@@ -29,11 +30,11 @@ VOID_FORMATS = TRIPLE_FORMATS
 
 
 def _snapshot() -> Snapshot:
-    return current_app.extensions["kg.endpoint"].snapshot
+    return current_release().snapshot
 
 
 def _last_modified() -> str:
-    return current_app.extensions["kg.last_modified"]
+    return current_release().last_modified
 
 
 @bp.route("/void")

@@ -38,8 +38,8 @@ from kg.formats import HTML, TRIPLE_FORMATS, TURTLE, Format
 from kg.site import ontology_docs
 from kg.site.ontology_docs import OntologyDocs
 from kg.site.urls import Urls
-from kg.web.cache import once
 from kg.web.negotiation import client_has, content_type, negotiated
+from kg.web.release import current_release
 from kg.web.ui import asset_url
 
 bp = Blueprint("ontology", __name__)
@@ -51,8 +51,9 @@ BY_SUFFIX = {v.suffix: v for v in VARIANTS}
 
 
 def docs() -> OntologyDocs:
-    """The documentation model of the served snapshot, read once per application."""
-    return once("kg.ontology_docs", lambda: ontology_docs.load(current_app.extensions["kg.store"]))
+    """The documentation model of the release being served, read once per release."""
+    release = current_release()
+    return release.once("ontology_docs", lambda: ontology_docs.load(release.store))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ def _headers(name: str | None, negotiated: bool) -> dict[str, str]:
 
 
 def _etag(name: str | None, variant: Format) -> str:
-    build = current_app.extensions["kg.endpoint"].snapshot.manifest.get("build_id", "")
+    build = current_release().id
     return hashlib.sha256(f"{build}|{name}|{variant.suffix}".encode()).hexdigest()[:20]
 
 
@@ -163,7 +164,7 @@ def _respond(name: str | None, variant: Format | None, negotiated_headers_for: s
     if variant is HTML and name is not None:
         return _see_other(_urls().ontology(section=name), name, negotiated)
     etag = _etag(name, variant)
-    headers |= {"ETag": f'"{etag}"', "Last-Modified": current_app.extensions["kg.last_modified"]}
+    headers |= {"ETag": f'"{etag}"', "Last-Modified": current_release().last_modified}
     if negotiated:
         location = _url(negotiated_headers_for, variant) if negotiated_headers_for else _url(name, variant)
         headers["Content-Location"] = location

@@ -41,8 +41,8 @@ from kg.site.catalogue import DATED_KINDS, MAIN_CLASSES, Catalogue
 from kg.site.describe import Describer
 from kg.site.pages import PAGE_FORMATS, page_model
 from kg.site.urls import Urls
-from kg.web.cache import once
 from kg.web.negotiation import client_has, content_type, negotiated
+from kg.web.release import Release, current_release
 from kg.web.ui import asset_url
 
 bp = Blueprint("resources", __name__, template_folder="templates")
@@ -78,12 +78,13 @@ class Site:
 
 
 def site() -> Site:
-    return once("kg.resources", _build_site)
+    release = current_release()
+    return release.once("site", lambda: _build_site(release))
 
 
-def _build_site() -> Site:
+def _build_site(release: Release) -> Site:
     base = current_app.extensions["kg.settings"].base_iri
-    store = current_app.extensions["kg.store"]
+    store = release.store
     return Site(store, Describer(store, base), Catalogue(store, base), current_app.extensions["kg.urls"])
 
 
@@ -94,11 +95,11 @@ def _build_site() -> Site:
 def _finish(body: bytes, media_type: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A response with an ETag of its body, answered 304 when the client already has it."""
     headers = dict(headers or {})
-    etag = hashlib.sha256(body).hexdigest()[:24]
+    etag = hashlib.sha256(current_release().id.encode() + b"\0" + body).hexdigest()[:24]  # new release, new ETag
     headers.setdefault("Cache-Control", "no-cache")
     if status == 200:
         headers["ETag"] = f'"{etag}"'
-        headers["Last-Modified"] = current_app.extensions["kg.last_modified"]
+        headers["Last-Modified"] = current_release().last_modified
         if client_has(etag):
             return Response(status=304, headers=headers)
     return Response(body, status=status, headers=headers, content_type=content_type(media_type))
@@ -179,7 +180,7 @@ def home() -> Response:
     classes = [{"label": s.catalogue.class_labels.get(str(IC[c]), c), "count": s.catalogue.class_counts.get(str(IC[c]), 0),
                 "href": s.urls.kind(kind), "term": s.urls.term(c)} for c, kind in MAIN_CLASSES]
     examples = [{"name": q.name, "question": _QUESTION.sub("", q.question), "href": s.urls.query(q.text)}
-                for q in current_app.extensions["kg.questions"]][:6]
+                for q in current_release().questions][:6]
     return _page("home.html", total=total, asserted=total - inferred_triples, inferred=inferred_triples,
                  entities=len(s.catalogue.entries), classes=classes, graphs=graphs, examples=examples,
                  kinds=_kind_summaries(s), base=s.base, build_id=manifest.get("build_id", ""),

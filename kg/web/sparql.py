@@ -16,6 +16,7 @@ from kg.query.protocol import Endpoint, ProtocolRequest
 from kg.query.service_description import service_graph
 from kg.web import ui
 from kg.web.negotiation import client_has, content_type, negotiated
+from kg.web.release import current_release
 
 bp = Blueprint("sparql", __name__)
 
@@ -28,7 +29,7 @@ DESCRIPTION_FORMATS = (*TRIPLE_FORMATS, HTML)
 
 
 def endpoint() -> Endpoint:
-    return current_app.extensions["kg.endpoint"]
+    return current_release().endpoint
 
 
 def _decode_params(raw: bytes, where: str) -> list[tuple[str, str]]:
@@ -107,7 +108,7 @@ def sparql() -> Response:
         prepared = endpoint().prepare(protocol_request, request.headers.get("Accept"))
     except QueryRefused as error:
         return refused(error)
-    headers = {"ETag": f'"{prepared.etag}"', "Last-Modified": current_app.extensions["kg.last_modified"], "Vary": "Accept"}
+    headers = {"ETag": f'"{prepared.etag}"', "Last-Modified": current_release().last_modified, "Vary": "Accept"}
     if client_has(prepared.etag):
         return Response(status=304, headers=headers)
     try:
@@ -137,6 +138,6 @@ def service_description() -> Response:
     if best is HTML:
         return ui.editor()
     kg = endpoint()
-    graph = service_graph(request.base_url, kg.snapshot.manifest, current_app.extensions["kg.graph_labels"])
+    graph = service_graph(request.base_url, kg.snapshot.manifest, current_release().graph_labels)
     body = graph.serialize(format=best.rdflib, encoding="utf-8")
     return Response(body, content_type=content_type(best.media_type), headers={"Vary": "Accept"})

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from werkzeug.security import safe_join
 
 from kg.namespaces import PREFIXES
+from kg.web.release import current_release
 
 #: Static URLs carry ``?v=<hash of the file>``, so a browser may keep what such a URL names for a year.
 ONE_YEAR = 365 * 24 * 3600
@@ -56,7 +57,7 @@ def _immutable(response: Response) -> Response:
 def editor() -> Response:
     """The query editor page (also answers a browser's GET /sparql without a query)."""
     urls = current_app.extensions["kg.urls"]
-    examples = [_example(q.name, q.question, q.text) for q in current_app.extensions["kg.questions"]]
+    examples = [_example(q.name, q.question, q.text) for q in current_release().questions]
     page = render_template(
         "editor.html",
         examples=examples,
