@@ -292,7 +292,8 @@ def test_every_competency_question_in_every_format(client, question):
 
 # --- bounded queries answered in the HTTP process ---------------------------------------------
 
-from kg.query.executor import QueryJob, QueryPool, QueryTimeout, WorkerFailed, evaluate, is_bounded  # noqa: E402
+from kg.query.executor import QueryJob, QueryPool, QueryTimeout, WorkerFailed, evaluate  # noqa: E402
+from kg.query.guard import analyse  # noqa: E402
 
 BOUNDED = [
     "ASK {}",
@@ -350,16 +351,16 @@ NOT_BOUNDED = [
 
 @pytest.mark.parametrize("query", BOUNDED)
 def test_bounded_shapes_are_recognised(query):
-    assert is_bounded(query)
+    assert analyse(query).bounded
 
 
 @pytest.mark.parametrize("query", NOT_BOUNDED)
 def test_everything_else_goes_to_a_worker(query):
-    assert not is_bounded(query)
+    assert not analyse(query).bounded
 
 
 def test_competency_questions_go_to_workers():
-    assert not any(is_bounded(q.text) for q in CQS)
+    assert not any(analyse(q.text).bounded for q in CQS)
 
 
 @pytest.fixture(scope="module")
@@ -395,7 +396,7 @@ def _seconds(store, query: str, max_rows: int = 100) -> float:
 def test_a_bounded_query_costs_the_row_cap_not_the_data(big_store, query):
     """Accepted queries do O(max_rows) work: far less than one pass over the data, which the same
     shapes made unbounded (a repeated variable, DISTINCT) need."""
-    assert is_bounded(query)
+    assert analyse(query).bounded
     full_pass = min(_seconds(big_store, "SELECT * WHERE { ?s ?p ?s }"),
                     _seconds(big_store, "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"))
     bounded = min(_seconds(big_store, query) for _ in range(3))

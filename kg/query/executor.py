@@ -5,17 +5,17 @@ that could run long goes to a pool of worker processes, each with the snapshot's
 read-only; a query that outlives its time limit gets its worker killed and replaced, and the
 client a clear answer.
 
-A few shapes of query cannot run long, whatever the data: :func:`is_bounded` recognises them (one
-triple pattern, nothing that reads more than it returns; the argument is in its docstring). Those
-are answered in the HTTP process itself (:class:`InlineRunner`), saving the hand-off to a worker
-and back, which is most of the cost of a simple lookup.
+A few shapes of query cannot run long, whatever the data: the request guard recognises them as it
+reads the query (:attr:`kg.query.guard.QueryPlan.bounded`: one triple pattern, nothing that reads more
+than it returns; the argument is in the docstring of ``kg.query.guard._is_bounded``). Those are
+answered in the HTTP process itself (:class:`InlineRunner`), saving the hand-off to a worker and back,
+which is most of the cost of a simple lookup.
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import re
 import signal
 import socket
 import subprocess
@@ -281,134 +281,14 @@ class QueryPool:
             return len(self._all)
 
 
-# --------------------------------------------------------------------------- bounded queries, answered inline
-
-_BOUNDED_TOKEN = re.compile(
-    r"""
-    (?P<ws>(?:\s+|\#[^\n]*)+)
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<string>"(?:[^"\\\n\r]|\\[tbnrf"'\\])*"|'(?:[^'\\\n\r]|\\[tbnrf"'\\])*')
-  | (?P<var>[?$][A-Za-z0-9_]+)
-  | (?P<pname>(?:[A-Za-z](?:[\w.-]*[\w-])?)?:(?:\w(?:[\w.-]*[\w-])?)?)
-  | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-  | (?P<number>[+-]?(?:\d+\.\d*[eE][+-]?\d+|\.?\d+[eE][+-]?\d+|\d*\.\d+|\d+))
-  | (?P<word>[A-Za-z]+)
-  | (?P<punct>\^\^|[{}.*])
-    """,
-    re.VERBOSE | re.ASCII,
-)
-
-
-def is_bounded(text: str) -> bool:
-    """True when the query's cost is bounded by the row cap, whatever the data: it may run inline.
-
-    Accepted, and nothing else (keywords in any case; comments and whitespace anywhere)::
-
-        PREFIX p: <iri> ...                      (no BASE)
-        SELECT * | SELECT ?v ...                 (no DISTINCT/REDUCED, no expressions, no FROM)
-        or ASK
-        [WHERE] { }  or  [WHERE] { s p o [.] }   one triple pattern: s an IRI or variable, p an IRI,
-                                                 variable or `a`, o an IRI, variable or literal;
-                                                 no variable twice, no blank node, no path
-        [LIMIT n]                                (SELECT only; no OFFSET, ORDER BY, GROUP BY, VALUES)
-
-    Why that is bounded: Oxigraph answers one triple pattern over the snapshot's union (the
-    protocol's dataset parameters and FROM are excluded by the caller and by this grammar) by
-    one lazy range scan of one of its indexes per graph of the union (two), the range fixed by the
-    pattern's bound terms: every step of a scan yields a solution, at O(1) cost. Nothing reads solutions it does not
-    return: no FILTER, join, DISTINCT, ORDER BY, GROUP BY or aggregate, OFFSET, property path, or
-    repeated variable (``?x ?p ?x`` would scan every triple to keep those whose subject is their
-    object). The row cap stops the writer after ``max_rows + 1`` solutions, and ASK after the
-    first. So the work is O(length of the query + max_rows) — milliseconds — on any data.
-
-    The reading is deliberately stricter than SPARQL: anything it does not recognise (blank nodes,
-    long strings, escapes other than ``\\t`` ``\\n``…, non-ASCII names, `;` and `,` lists) makes it
-    answer False, and the query goes to a killable worker like any other. The engine parses the text
-    itself, so a disagreement can only turn a query we accepted into a syntax error (400), never into
-    a different, unbounded query: ``{``, ``}`` and ``.`` outside IRIs and strings are read alike.
-    """
-    if '"""' in text or "'''" in text:
-        return False
-    tokens: list[tuple[str, str]] = []
-    covered = 0  # matches never overlap: they cover the whole text iff their lengths add up to its length
-    for m in _BOUNDED_TOKEN.finditer(text):
-        value = m.group()
-        covered += len(value)
-        if m.lastgroup != "ws":
-            tokens.append((m.lastgroup, value))
-    if covered != len(text):
-        return False
-    tokens += [("end", "")] * 4  # lookahead never runs off the end
-    i = 0
-
-    def word(index: int, *keywords: str) -> bool:
-        kind, value = tokens[index]
-        return kind == "word" and value.upper() in keywords
-
-    while word(i, "PREFIX"):
-        if tokens[i + 1][0] != "pname" or not tokens[i + 1][1].endswith(":") or tokens[i + 2][0] != "iri":
-            return False
-        i += 3
-    if word(i, "SELECT"):
-        form = "SELECT"
-        i += 1
-        if tokens[i] == ("punct", "*"):
-            i += 1
-        elif tokens[i][0] == "var":
-            while tokens[i][0] == "var":
-                i += 1
-        else:
-            return False
-    elif word(i, "ASK"):
-        form = "ASK"
-        i += 1
-    else:
-        return False
-    if word(i, "WHERE"):
-        i += 1
-    if tokens[i] != ("punct", "{"):
-        return False
-    i += 1
-    if tokens[i] != ("punct", "}"):
-        subject, predicate = tokens[i], tokens[i + 1]
-        if subject[0] not in ("iri", "pname", "var"):
-            return False
-        if predicate[0] not in ("iri", "pname", "var") and predicate != ("word", "a"):
-            return False
-        i += 2
-        obj = tokens[i]
-        if obj[0] == "string":
-            if tokens[i + 1][0] == "lang":
-                i += 1
-            elif tokens[i + 1] == ("punct", "^^"):
-                if tokens[i + 2][0] not in ("iri", "pname"):
-                    return False
-                i += 2
-        elif obj[0] not in ("iri", "pname", "var", "number") and obj not in (("word", "true"), ("word", "false")):
-            return False
-        i += 1
-        variables = [value[1:] for kind, value in (subject, predicate, obj) if kind == "var"]
-        if len(set(variables)) != len(variables):
-            return False
-        if tokens[i] == ("punct", "."):
-            i += 1
-        if tokens[i] != ("punct", "}"):
-            return False
-    i += 1
-    if form == "SELECT" and word(i, "LIMIT"):
-        if tokens[i + 1][0] != "number" or not tokens[i + 1][1].isdigit():
-            return False
-        i += 2
-    return tokens[i][0] == "end"
-
-
 class InlineRunner:
-    """Answers bounded queries (:func:`is_bounded`) in the calling process, on its own read-only store handle.
+    """Answers bounded queries (:attr:`kg.query.guard.QueryPlan.bounded`) in the calling process, on its own
+    read-only store handle.
 
     Oxigraph releases the GIL while it evaluates, so several HTTP threads can run these at once.
     """
 
-    #: An inline query slower than this is logged: it would mean that is_bounded accepted too much.
+    #: An inline query slower than this is logged: it would mean that the guard's bounded grammar accepted too much.
     SLOW_S = 1.0
 
     def __init__(self, snapshot: Snapshot) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from kg.config import Settings
 from kg.formats import BY_FORM, Format, by_name, negotiate
-from kg.query.executor import InlineRunner, QueryJob, QueryOutcome, QueryPool, is_bounded
+from kg.query.executor import InlineRunner, QueryJob, QueryOutcome, QueryPool
 from kg.query.guard import QueryRefused, analyse, check
 from kg.query.metrics import Metrics
 from kg.snapshot import Snapshot
@@ -34,7 +34,7 @@ class Prepared:
     job: QueryJob
     format: Format
     etag: str
-    inline: bool = False  # bounded (kg.query.executor.is_bounded): answered in this process, not by a worker
+    inline: bool = False  # bounded (kg.query.guard.QueryPlan.bounded): answered in this process, not by a worker
 
 
 class Endpoint:
@@ -65,7 +65,7 @@ class Endpoint:
                                    "of this dataset, listed in the service description (GET /sparql).")
         fmt = self._choose_format(plan.form or "SELECT", request.format, accept)
         default, named = self._dataset(request, plan)
-        inline = self.inline is not None and default is None and is_bounded(request.query)
+        inline = self.inline is not None and default is None and plan.bounded
         job = QueryJob(request.query, default, named, fmt.name, self.settings.max_rows)
         return Prepared(job, fmt, self._etag(job), inline)
 
