@@ -3,11 +3,7 @@ and whether the query is bounded; checked against rdflib's parser and against wh
 
 from __future__ import annotations
 
-import http.server
-import json
 import random
-import re
-import threading
 from dataclasses import dataclass
 
 import pyoxigraph as ox
