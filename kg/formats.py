@@ -36,9 +36,6 @@ class Format:
     rdflib: str | None = None  # rdflib's serialiser name, for the graphs held as rdflib graphs
     graphs: bool = False  # keeps each triple's named graph (TriG, N-Quads)
 
-    def __str__(self) -> str:
-        return self.media_type
-
 
 JSON = Format("application/sparql-results+json", "json", "srj", "SPARQL JSON", W3C_FORMATS + "SPARQL_Results_JSON",
               ("application/json",), results=ox.QueryResultsFormat.JSON)
@@ -73,7 +70,6 @@ BY_FORM: dict[str, tuple[Format, ...]] = {
     "DESCRIBE": (TURTLE, NTRIPLES, JSONLD, RDFXML, NQUADS, TRIG),
 }
 ALL_FORMATS = RESULT_FORMATS + RDF_FORMATS + (HTML,)
-BY_SUFFIX = {f.suffix: f for f in ALL_FORMATS}
 BY_NAME = {f.name: f for f in ALL_FORMATS}
 
 
