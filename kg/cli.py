@@ -141,7 +141,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     Each HTTP process calls ``kg.web:create_app()`` (settings from the environment, which is why the
     command-line values are put there) and so has its own threads, query workers and store handle;
-    they share the listening socket and pool their metrics in KG_METRICS_DIR (by default a temporary folder).
+    they share the listening socket, and share their metrics and the clients' budgets in KG_STATE_DIR (by
+    default a temporary folder).
     """
     import os
     import shutil
@@ -152,17 +153,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian.log import LOGGING_CONFIG, LogLevels
     from granian.server import Server
 
+    from kg.query.fair_use import clear_ledger
     from kg.query.metrics import start_pool
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = load_settings({"root": settings.root, **overrides})
     current_snapshot(settings)  # fail here, once, if it is unreadable
-    temporary = not settings.metrics_dir
+    temporary = not settings.state_dir
     if temporary:
-        settings = replace(settings, metrics_dir=tempfile.mkdtemp(prefix="kg-serve-metrics-"))
-    start_pool(settings.metrics_folder)
+        settings = replace(settings, state_dir=tempfile.mkdtemp(prefix="kg-serve-state-"))
+    start_pool(settings.state_folder)
+    clear_ledger(settings.state_folder)
     os.environ.update({"KG_ROOT": str(settings.root), "KG_HOST": settings.host, "KG_PORT": str(settings.port),
-                       "KG_METRICS_DIR": settings.metrics_dir})
+                       "KG_STATE_DIR": settings.state_dir})
     log_config = {
         **LOGGING_CONFIG,
         "formatters": {**LOGGING_CONFIG["formatters"],
@@ -179,12 +182,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(f"serving {settings.current_snapshot.resolve().name} on http://{settings.host}:{settings.port}/sparql "
           f"({settings.http_workers} HTTP processes × {settings.http_threads} threads, "
-          f"{settings.query_workers} query workers each)", file=sys.stderr)
+          f"{settings.query_worker_count} query workers and {settings.long_query_count} long lane each)", file=sys.stderr)
     try:
         server.serve()
     finally:
         if temporary:
-            shutil.rmtree(settings.metrics_dir, ignore_errors=True)
+            shutil.rmtree(settings.state_dir, ignore_errors=True)
     return EXIT_OK
 
 

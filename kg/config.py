@@ -8,6 +8,7 @@ Override any field with an environment variable ``KG_<FIELD NAME IN CAPITALS>``.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: and the persistent base redirects to whichever host serves it.
 BASE_IRI = "https://w3id.org/integrating-cities/"
 #: Settings that once existed, with what to do instead: a variable left set is an error, not ignored.
-RETIRED = {"KG_BASE_IRI": "the base IRI is not configurable: the sources spell it (see BASE_IRI in kg/config.py)"}
+RETIRED = {"KG_BASE_IRI": "the base IRI is not configurable: the sources spell it (see BASE_IRI in kg/config.py)",
+           "KG_METRICS_DIR": "it is now KG_STATE_DIR, which also holds the clients' query budgets"}
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,17 @@ class Settings:
     keep_snapshots: int = field(default=3, metadata={"help": "How many snapshots to keep in the build folder"})
     host: str = field(default="127.0.0.1", metadata={"help": "Address `kg serve` listens on"})
     port: int = field(default=8000, metadata={"help": "Port `kg serve` listens on"})
-    http_workers: int = field(default=2, metadata={"help": "HTTP server processes of `kg serve`, each with its own threads, query workers and handle on the store"})
+    http_workers: int = field(default_factory=lambda: min(4, cores()), metadata={"help": "HTTP server processes of `kg serve`, each with its own threads, query workers and handle on the store (default: the cores, at most 4)"})
     http_threads: int = field(default=16, metadata={"help": "Threads answering HTTP requests, per HTTP process"})
-    query_workers: int = field(default=1, metadata={"help": "Worker processes that run SPARQL queries, per HTTP process (a timed-out worker is replaced); each can hold a large query's working memory"})
-    metrics_dir: str = field(default="", metadata={"help": "Folder where the HTTP processes of `kg serve` pool their /metrics, emptied of old counts when it starts; empty: `kg serve` makes a temporary one, and any other WSGI server counts in memory, per process"})
+    query_workers: int = field(default=0, metadata={"help": "Worker processes ready for new SPARQL queries, per HTTP process (a stopped worker is replaced); each can hold a large query's working memory; 0: the cores shared among the HTTP processes, at least 2"})
+    long_query_s: float = field(default=0.5, metadata={"help": "A query still running after this many seconds is long: it moves out of the way (a fresh worker takes its place), so short queries never queue behind it"})
+    long_queries: int = field(default=0, metadata={"help": "Long queries that may run at once, per HTTP process; one more is stopped when it becomes long (503); 0: the cores shared among the HTTP processes, at least 2"})
+    query_max_memory: str = field(default="1G", metadata={"help": "A query whose worker's resident memory passes this (bytes, or with K, M, G) is stopped (503) and the worker replaced"})
+    client_query_budget_s: float = field(default=30.0, metadata={"help": "Seconds of query time a client may use per minute (refilled continuously); over it, 429 with Retry-After. Bounded lookups and cached answers cost nothing; 0: no budget"})
+    client_max_queries: int = field(default=2, metadata={"help": "Queries a client may have running at once (all HTTP processes); one more is answered 429; 0: no cap"})
+    trusted_proxies: str = field(default="", metadata={"help": "Space-separated addresses or networks of reverse proxies whose X-Forwarded-For names the client; empty: the client is the connection's address"})
+    cache_bytes: int = field(default=64_000_000, metadata={"help": "Answers kept per HTTP process for repeated identical queries against the same release (bytes; KG-Cache header); 0: no cache"})
+    state_dir: str = field(default="", metadata={"help": "Folder where the HTTP processes of `kg serve` share their state: pooled /metrics and the clients' query budgets, emptied when it starts; empty: `kg serve` makes a temporary one, and any other WSGI server keeps them in memory, per process"})
     query_timeout_s: float = field(default=30.0, metadata={"help": "Stop a SPARQL query after this many seconds (answered 503)"})
     queue_timeout_s: float = field(default=60.0, metadata={"help": "How long a request waits for a free query worker before 503"})
     release_poll_s: float = field(default=1.0, metadata={"help": "How often each HTTP process looks whether build/current names a new release, and switches to it without a restart (seconds); 0: serve the release it started with"})
@@ -49,6 +58,29 @@ class Settings:
     service_allowlist: str = field(default="", metadata={"help": "Space-separated endpoint IRIs that SERVICE may call; empty: SERVICE is refused"})
     reasoner: str = field(default="oxigraph", metadata={"help": "OWL 2 RL engine: oxigraph (fastest: the instance rules as queries in the store), reasonable (fast) or owlrl (the reference)"})
     shacl_engine: str = field(default="oxigraph", metadata={"help": "SHACL engine of kg build and kg validate: oxigraph (fast: the shapes compiled into queries) or pyshacl (the reference)"})
+
+    def __post_init__(self) -> None:
+        self.query_max_memory_bytes  # noqa: B018 -- a bad value fails when the settings are made, not at the first query
+        self.trusted_proxy_networks  # noqa: B018
+
+    @property
+    def query_worker_count(self) -> int:
+        return self.query_workers or max(2, cores() // max(1, self.http_workers))
+
+    @property
+    def long_query_count(self) -> int:
+        return self.long_queries or max(2, cores() // max(1, self.http_workers))
+
+    @property
+    def query_max_memory_bytes(self) -> int:
+        return parse_bytes(self.query_max_memory, "KG_QUERY_MAX_MEMORY")
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        try:
+            return tuple(ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies.split())
+        except ValueError as error:
+            raise SettingsError(f"KG_TRUSTED_PROXIES: {error}") from None
 
     @property
     def base_iri(self) -> str:
@@ -112,13 +144,37 @@ class Settings:
         return frozenset(self.service_allowlist.split())
 
     @property
-    def metrics_folder(self) -> Path | None:
-        """None: metrics are counted in memory, by one process."""
-        return Path(self.metrics_dir) if self.metrics_dir else None
+    def state_folder(self) -> Path | None:
+        """None: metrics and budgets are kept in memory, by one process."""
+        return Path(self.state_dir) if self.state_dir else None
 
     @property
     def current_snapshot(self) -> Path:
         return self.build_dir / "current"
+
+
+def cores() -> int:
+    """The cores this process may run on (its affinity, which containers and taskset narrow), not the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+
+
+def parse_bytes(text: str, name: str) -> int:
+    """``1G``, ``512M``, ``300000000``: binary units, as memory is counted."""
+    raw = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = raw[-1:] if raw[-1:] in _UNITS else ""
+    try:
+        value = float(raw[: len(raw) - len(unit)]) * _UNITS[unit]
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a size (bytes, or a number with K, M or G)") from None
+    if value <= 0:
+        raise SettingsError(f"{name}={text!r} must be more than 0")
+    return int(value)
 
 
 def default_root() -> Path:

@@ -25,8 +25,9 @@ class Server:
         self.port, self.process, self.log = port, process, log
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                timeout: float = 30) -> tuple[int, http.client.HTTPMessage, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+                timeout: float = 30, client: str = "127.0.0.1") -> tuple[int, http.client.HTTPMessage, bytes]:
+        """One request on a new connection from ``client``: any address of 127.0.0.0/8 is a client of its own."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout, source_address=(client, 0))
         try:
             conn.request(method, path, body=body, headers=headers or {})
             response = conn.getresponse()
@@ -34,8 +35,10 @@ class Server:
         finally:
             conn.close()
 
-    def query(self, text: str, **params) -> tuple[int, http.client.HTTPMessage, bytes]:
-        return self.request("GET", "/sparql?" + urllib.parse.urlencode({"query": text, **params}, doseq=True))
+    def query(self, text: str, client: str = "127.0.0.1", timeout: float = 30,
+              **params) -> tuple[int, http.client.HTTPMessage, bytes]:
+        return self.request("GET", "/sparql?" + urllib.parse.urlencode({"query": text, **params}, doseq=True),
+                            client=client, timeout=timeout)
 
     def stop(self) -> None:
         self.process.terminate()

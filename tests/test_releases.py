@@ -60,7 +60,7 @@ def serving(project, tmp_path):
     """`kg serve` (two HTTP processes) on a private project whose builds keep one snapshot."""
     first, _ = build(project)
     env = {"KG_ROOT": str(project.root), "KG_KEEP_SNAPSHOTS": "1", "KG_HTTP_WORKERS": "2", "KG_QUERY_WORKERS": "1",
-           "KG_METRICS_DIR": str(tmp_path / "metrics"), "KG_RELEASE_POLL_S": "0.2"}
+           "KG_STATE_DIR": str(tmp_path / "state"), "KG_RELEASE_POLL_S": "0.2"}
     server = realserver.start(env, tmp_path / "serve.log")
     server.env, server.first = env, first
     yield server
@@ -100,7 +100,7 @@ def test_no_request_fails_while_releases_come_and_go(serving):
         while not stop.is_set():
             path = paths[i % len(paths)]
             i += 1
-            status, headers, _ = serving.request("GET", path)
+            status, headers, _ = serving.request("GET", path, client=f"127.0.0.{offset + 2}")
             answered.add(headers.get("KG-Release", "?"))
             if status != 200:
                 failures.append((path, status))
@@ -132,7 +132,8 @@ def test_query_workers_killed_outright_cost_no_request_an_error(serving):
     assert workers
     for pid in workers:
         os.kill(pid, signal.SIGKILL)
-    assert [serving.query(COUNT, format="csv")[0] for _ in range(6)] == [200] * 6
+    answers = [serving.query(f"{COUNT} LIMIT {n + 1}", format="csv") for n in range(6)]  # distinct: none is cached
+    assert [(status, headers["KG-Cache"]) for status, headers, _ in answers] == [(200, "miss")] * 6
     deadline = time.monotonic() + 30
     while len(query_workers(serving)) < len(workers) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -27,6 +27,8 @@ from functools import lru_cache
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import psutil
+
 from kg.namespaces import PREFIXES
 from kg.formats import BY_NAME
 from kg.query.result_formats import write
@@ -54,7 +56,8 @@ class QueryOutcome:
     body: bytes
     rows: int
     truncated: bool
-    seconds: float
+    seconds: float  # evaluating and writing it, when it was run
+    cached: bool = False  # answered from the cache (kg.query.cache), not run again
 
 
 class QuerySyntaxError(Exception):
@@ -67,6 +70,14 @@ class QueryTimeout(Exception):
 
 class PoolBusy(Exception):
     """No worker became free in time."""
+
+
+class QueryTooLarge(Exception):
+    """The query's worker passed the memory limit and was stopped."""
+
+
+class LongLaneFull(Exception):
+    """The query became long while as many long queries as may run at once were running."""
 
 
 class WorkerFailed(Exception):
@@ -146,6 +157,7 @@ class _Worker:
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         finally:
             theirs.close()
+        self._watched: psutil.Process | None = None
 
     def wait_ready(self) -> "_Worker":
         try:
@@ -157,6 +169,15 @@ class _Worker:
             raise WorkerFailed("a query worker did not start")
         return self
 
+    def resident_bytes(self) -> int:
+        """The worker's resident memory now (0 once it is gone)."""
+        try:
+            if self._watched is None:
+                self._watched = psutil.Process(self.process.pid)
+            return self._watched.memory_info().rss
+        except psutil.Error:
+            return 0
+
     def kill(self) -> None:
         self.process.kill()
         try:
@@ -167,15 +188,28 @@ class _Worker:
 
 
 class QueryPool:
-    """A fixed number of worker processes over one snapshot's store; thread-safe."""
+    """Worker processes over one snapshot's store, in two lanes; thread-safe.
 
-    def __init__(self, snapshot: Snapshot, workers: int, queue_timeout_s: float) -> None:
+    ``workers`` wait for new queries. A query still running after ``long_after_s`` is long: its worker
+    leaves the pool for the long lane (at most ``long_lane`` at once) and a fresh worker takes its place,
+    so a short query never waits behind a long one; a query that becomes long while the long lane is
+    full is stopped (:class:`LongLaneFull`). While a query runs, its worker's resident memory is
+    watched, and a worker past ``max_memory`` bytes is stopped (:class:`QueryTooLarge`) before the
+    machine runs short: Oxigraph materialises a whole sort before applying LIMIT.
+    """
+
+    #: How often a running query's worker is looked at (memory, lanes); a query that ends sooner is answered at once.
+    WATCH_S = 0.05
+
+    def __init__(self, snapshot: Snapshot, workers: int, queue_timeout_s: float, long_after_s: float = float("inf"),
+                 long_lane: int = 1, max_memory: int | None = None) -> None:
         self.snapshot_path = snapshot.path
         self.queue_timeout_s = queue_timeout_s
+        self.long_after_s, self.long_lane, self.max_memory = long_after_s, long_lane, max_memory
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
-        self._starting = 0
+        self._long = 0
         self._closed = False
         started = [_Worker(self.snapshot_path) for _ in range(workers)]  # all start at once, then we wait for each
         try:
@@ -193,10 +227,16 @@ class QueryPool:
 
     def _replace(self, worker: _Worker) -> None:
         """Kill ``worker`` now; start its successor in the background, so the client is answered at once."""
+        self._retire(worker)
+        self._start_successor()
+
+    def _retire(self, worker: _Worker) -> None:
         worker.kill()
         with self._lock:
-            self._all.remove(worker)
-            self._starting += 1
+            if worker in self._all:
+                self._all.remove(worker)
+
+    def _start_successor(self) -> None:
         threading.Thread(target=self._start_one, name="kg-query-worker-start", daemon=True).start()
 
     def _start_one(self) -> None:
@@ -209,7 +249,6 @@ class QueryPool:
                 delay = min(delay * 2, 30.0)
                 continue
             with self._lock:
-                self._starting -= 1
                 closed = self._closed
             if closed:
                 worker.kill()
@@ -250,23 +289,76 @@ class QueryPool:
 
     def _attempt(self, job: QueryJob, timeout_s: float) -> QueryOutcome:
         worker = self._idle_worker()
+        long = False
         try:
             worker.conn.send(job)
-            if not worker.conn.poll(timeout_s):
-                self._replace(worker)
-                raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped")
+            long = self._wait(worker, timeout_s)
             reply = worker.conn.recv()
             body = worker.conn.recv_bytes() if reply[0] == "ok" else b""
         except (EOFError, OSError) as error:
-            self._replace(worker)
+            if long:
+                self._retire(worker)  # its successor is already starting
+            else:
+                self._replace(worker)
             raise _WorkerDied(type(error).__name__) from None
-        self._idle.put(worker)
+        finally:
+            if long:
+                self._leave_long_lane()
+        if long:
+            self._retire(worker)  # its successor took its place in the pool when it became long
+        else:
+            self._idle.put(worker)
         kind = reply[0]
         if kind == "ok":
             return QueryOutcome(body=body, rows=reply[1], truncated=reply[2], seconds=reply[3])
         if kind == "syntax":
             raise QuerySyntaxError(reply[1])
         raise WorkerFailed(reply[1])
+
+    def _wait(self, worker: _Worker, timeout_s: float) -> bool:
+        """Wait until ``worker`` answers, watching it; return whether its query became long.
+
+        A query stopped here (time, memory, a full long lane) has its worker killed and replaced."""
+        started = time.monotonic()
+        long = False
+        try:
+            while not worker.conn.poll(self.WATCH_S):
+                ran = time.monotonic() - started
+                if ran >= timeout_s:
+                    raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped")
+                if self.max_memory is not None and worker.resident_bytes() > self.max_memory:
+                    raise QueryTooLarge(f"the query needed more than {self.max_memory / 2**20:,.0f} MiB of memory "
+                                        "and was stopped")
+                if not long and ran >= self.long_after_s:
+                    if not self._enter_long_lane():
+                        raise LongLaneFull(f"the query ran longer than {self.long_after_s:g} s while "
+                                           f"{self.long_lane} long queries were running here, as many as may at once")
+                    long = True
+                    self._start_successor()
+        except (QueryTimeout, QueryTooLarge, LongLaneFull):
+            if long:
+                self._leave_long_lane()
+                self._retire(worker)
+            else:
+                self._replace(worker)
+            raise
+        return long
+
+    def _enter_long_lane(self) -> bool:
+        with self._lock:
+            if self._long >= self.long_lane:
+                return False
+            self._long += 1
+            return True
+
+    def _leave_long_lane(self) -> None:
+        with self._lock:
+            self._long -= 1
+
+    @property
+    def long_running(self) -> int:
+        with self._lock:
+            return self._long
 
     def close(self) -> None:
         with self._lock:

@@ -77,32 +77,52 @@ class Metrics:
         self._duration = Histogram("kg_query_duration_seconds", "Time spent evaluating completed queries, by where "
                                    "they ran: inline (in the HTTP process) or in a worker.", ["runner"],
                                    buckets=QUERY_BUCKETS, registry=own)
-        self._timeouts = Counter("kg_query_timeouts", "Queries stopped at the time limit.", registry=own)
+        self._stopped = Counter("kg_queries_stopped", "Queries stopped while running, by why: time (the time limit), "
+                                "memory (KG_QUERY_MAX_MEMORY), long-lane-full (KG_LONG_QUERIES were running).",
+                                ["reason"], registry=own)
         self._refused = Counter("kg_queries_refused", "Requests refused before running (updates, SERVICE, "
                                 "unknown graphs, syntax).", registry=own)
+        self._over_limit = Counter("kg_fair_use_refusals", "Queries answered 429, by the limit the client reached: "
+                                   "budget (KG_CLIENT_QUERY_BUDGET_S) or concurrency (KG_CLIENT_MAX_QUERIES).",
+                                   ["reason"], registry=own)
+        self._cache = Counter("kg_cache_lookups", "Lookups in the answer cache, by result (hit or miss).", ["result"],
+                              registry=own)
         self._errors = Counter("kg_errors", "Server errors (a bug of ours, answered 500).", registry=own)
         self._processes = Gauge("kg_http_processes", "HTTP server processes running.",
                                 multiprocess_mode="livesum", registry=own)
-        self._workers = Gauge("kg_query_workers", "Worker processes running queries (all HTTP processes).",
+        self._workers = Gauge("kg_query_workers", "Worker processes ready for new queries (all HTTP processes).",
                               multiprocess_mode="livesum", registry=own)
-        # Both series from the start: one that appears later loses its first rise in rate().
+        self._long = Gauge("kg_long_queries", "Queries running longer than KG_LONG_QUERY_S (all HTTP processes).",
+                           multiprocess_mode="livesum", registry=own)
+        # Every series from the start: one that appears later loses its first rise in rate().
         for runner in ("inline", "worker"):
             self._duration.labels(runner)
-        self._count_workers: Callable[[], int] = lambda: 0
+        for reason in ("time", "memory", "long-lane-full"):
+            self._stopped.labels(reason)
+        for reason in ("budget", "concurrency"):
+            self._over_limit.labels(reason)
+        for result in ("hit", "miss"):
+            self._cache.labels(result)
+        self._pool_figures: Callable[[], tuple[int, int]] = lambda: (0, 0)
         self._processes.set(1)
 
-    def set_workers(self, count: Callable[[], int]) -> None:
-        """Where the gauge of this process's query workers comes from.
+    def watch_pool(self, figures: Callable[[], tuple[int, int]]) -> None:
+        """Where this process's query workers and long queries are counted: ``figures()`` gives both.
 
-        It is read again at every answer (:meth:`request`), not when rendering: a pooled gauge is
+        They are read again at every answer (:meth:`request`), not when rendering: a pooled gauge is
         read from its file by whichever process renders.
         """
-        self._count_workers = count
-        self._workers.set(count())
+        self._pool_figures = figures
+        self._set_pool_gauges()
+
+    def _set_pool_gauges(self) -> None:
+        workers, long = self._pool_figures()
+        self._workers.set(workers)
+        self._long.set(long)
 
     def request(self, endpoint: str, status: int) -> None:
         self._requests.labels(endpoint, str(status)).inc()
-        self._workers.set(self._count_workers())
+        self._set_pool_gauges()
 
     def query(self, seconds: float, inline: bool = False) -> None:
         self._queries.inc()
@@ -110,8 +130,14 @@ class Metrics:
             self._inline.inc()
         self._duration.labels("inline" if inline else "worker").observe(seconds)
 
-    def timeout(self) -> None:
-        self._timeouts.inc()
+    def stopped(self, reason: str) -> None:
+        self._stopped.labels(reason).inc()
+
+    def over_limit(self, reason: str) -> None:
+        self._over_limit.labels(reason).inc()
+
+    def cache_lookup(self, hit: bool) -> None:
+        self._cache.labels("hit" if hit else "miss").inc()
 
     def refused(self) -> None:
         self._refused.inc()
@@ -119,21 +145,23 @@ class Metrics:
     def error(self) -> None:
         self._errors.inc()
 
-    def render(self, manifest: Mapping[str, Any]) -> bytes:
-        """The exposition (of :data:`CONTENT_TYPE`): what was counted, and the snapshot's figures."""
+    def render(self, manifest: Mapping[str, Any], limits: Mapping[str, float]) -> bytes:
+        """The exposition (of :data:`CONTENT_TYPE`): what was counted, the snapshot's figures, and the limits
+        the server applies (``limits``: setting name to value)."""
         if self._pool is not None:
             _forget_dead_processes(self._pool)
         registry = CollectorRegistry()
         registry.register(self._counted)
-        registry.register(_SnapshotFigures(manifest))
+        registry.register(_Figures(manifest, limits))
         return generate_latest(registry)
 
 
-class _SnapshotFigures(Collector):
-    """Figures of the snapshot, from its manifest: nothing to count, and the same in every process."""
+class _Figures(Collector):
+    """Figures of the snapshot (from its manifest) and of the settings: nothing to count, and the same in
+    every process."""
 
-    def __init__(self, manifest: Mapping[str, Any]) -> None:
-        self.manifest = manifest
+    def __init__(self, manifest: Mapping[str, Any], limits: Mapping[str, float]) -> None:
+        self.manifest, self.limits = manifest, limits
 
     def collect(self) -> Iterator[Metric]:
         yield InfoMetricFamily("kg_snapshot", "The snapshot being served.",
@@ -142,6 +170,11 @@ class _SnapshotFigures(Collector):
         for graph, info in sorted(self.manifest["graphs"].items()):
             triples.add_metric([graph], info["triples"])
         yield triples
+        limits = GaugeMetricFamily("kg_limit", "The limits of fair use and of each query, by setting (KG_ + the name "
+                                   "in capitals); 0: none.", labels=["setting"])
+        for name, value in sorted(self.limits.items()):
+            limits.add_metric([name], value)
+        yield limits
 
 
 def _forget_dead_processes(pool: Path) -> None:

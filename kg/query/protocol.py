@@ -6,15 +6,22 @@ response, so every decision here is testable without a server.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import time
 from dataclasses import dataclass
 
 from kg.config import Settings
 from kg.formats import BY_FORM, Format, by_name, negotiate
-from kg.query.executor import InlineRunner, QueryJob, QueryOutcome, QueryPool
+from kg.query.cache import ResultCache
+from kg.query.executor import InlineRunner, LongLaneFull, QueryJob, QueryOutcome, QueryPool, QueryTimeout, QueryTooLarge
+from kg.query.fair_use import Ledger, OverLimit
 from kg.query.guard import QueryRefused, analyse, check
 from kg.query.metrics import Metrics
 from kg.snapshot import Snapshot
+
+#: Why a running query was stopped, as /metrics names it.
+STOPPED = {QueryTimeout: "time", QueryTooLarge: "memory", LongLaneFull: "long-lane-full"}
 
 
 @dataclass(frozen=True)
@@ -38,10 +45,13 @@ class Prepared:
 
 
 class Endpoint:
-    """Owns the snapshot's worker pool and inline runner; one per application (so one per HTTP process)."""
+    """Owns the snapshot's worker pool, inline runner and cache; one per release of an HTTP process.
+
+    ``metrics`` and ``ledger`` (the clients' budgets) outlive releases: the application passes its own.
+    """
 
     def __init__(self, settings: Settings, snapshot: Snapshot, metrics: Metrics | None = None,
-                 inline: bool = True) -> None:
+                 ledger: Ledger | None = None, inline: bool = True) -> None:
         self.settings = settings
         self.snapshot = snapshot
         #: Held while this process serves the snapshot: its query workers (replaced at any time) and the
@@ -49,10 +59,13 @@ class Endpoint:
         self.lease = snapshot.lease()
         self.published_graphs = frozenset(snapshot.manifest["graphs"])
         self.metrics = metrics or Metrics()
-        self.pool = QueryPool(snapshot, settings.query_workers, settings.queue_timeout_s)
-        self.metrics.set_workers(lambda: self.pool.size)
+        self.ledger = ledger or Ledger(None, settings.client_query_budget_s, settings.client_max_queries)
+        self.pool = QueryPool(snapshot, settings.query_worker_count, settings.queue_timeout_s,
+                              long_after_s=settings.long_query_s, long_lane=settings.long_query_count,
+                              max_memory=settings.query_max_memory_bytes)
         #: None (inline=False): every query goes to a worker.
         self.inline = InlineRunner(snapshot) if inline else None
+        self.cache = ResultCache(settings.cache_bytes) if settings.cache_bytes > 0 else None
 
     def prepare(self, request: ProtocolRequest, accept: str | None) -> Prepared:
         """Check the query and choose its format for the ``Accept`` header; raise QueryRefused (with an HTTP
@@ -103,13 +116,43 @@ class Endpoint:
                     job.format_name, job.max_rows)).encode("utf-8")
         return hashlib.sha256(key).hexdigest()[:32]
 
-    def run(self, prepared: Prepared) -> QueryOutcome:
+    def run(self, prepared: Prepared, client: str = "") -> QueryOutcome:
+        """The answer to ``prepared`` for ``client`` (its address): inline if bounded; else from the cache, or
+        from a worker within the client's budget (raises :class:`~kg.query.fair_use.OverLimit`).
+
+        Bounded queries skip the cache: answered inline in well under a millisecond, they would only push
+        out the answers that took a worker."""
         if prepared.inline:
             outcome = self.inline.run(prepared.job)
         else:
-            outcome = self.pool.run(prepared.job, self.settings.query_timeout_s)
+            if self.cache is not None:
+                cached = self.cache.get(prepared.etag)
+                self.metrics.cache_lookup(hit=cached is not None)
+                if cached is not None:
+                    return dataclasses.replace(cached, cached=True)
+            outcome = self._run_in_worker(prepared.job, client)
+            if self.cache is not None:
+                self.cache.put(prepared.etag, outcome)
         self.metrics.query(outcome.seconds, prepared.inline)
         return outcome
+
+    def _run_in_worker(self, job: QueryJob, client: str) -> QueryOutcome:
+        try:
+            ticket = self.ledger.admit(client)
+        except OverLimit as over:
+            self.metrics.over_limit(over.reason)
+            raise
+        started = time.monotonic()
+        charged = None
+        try:
+            outcome = self.pool.run(job, self.settings.query_timeout_s)
+            charged = outcome.seconds  # what it ran, not what it waited for a worker
+            return outcome
+        except tuple(STOPPED) as stopped:
+            self.metrics.stopped(STOPPED[type(stopped)])
+            raise
+        finally:
+            self.ledger.settle(ticket, time.monotonic() - started if charged is None else charged)
 
     def close(self) -> None:
         self.pool.close()

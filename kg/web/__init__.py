@@ -13,17 +13,19 @@ from flask import Flask, Response, g, request
 from flask_compress import Compress
 
 from kg.config import Settings, load_settings
+from kg.query.fair_use import Ledger
 from kg.query.metrics import Metrics
 from kg.formats import ALL_FORMATS
 from kg.site.urls import Urls
 from kg.snapshot import Snapshot
+from kg.web.clients import ClientAddress
 from kg.web.release import Releases
 
 log = logging.getLogger("kg.access")
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "ETag, Last-Modified, KG-Release, KG-Result-Truncated, KG-Query-Time, Content-Type",
+    "Access-Control-Expose-Headers": "ETag, Last-Modified, KG-Release, KG-Cache, KG-Result-Truncated, KG-Query-Time, Retry-After, Content-Type",
 }
 PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, HEAD, OPTIONS",
@@ -46,12 +48,13 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
 
     # Serving build/current (kg serve, server.py), follow it to each new release; a given snapshot (tests) stays.
     watch_s = settings.release_poll_s if snapshot is None else 0.0
-    releases = Releases(settings, Metrics(settings.metrics_folder), snapshot or Snapshot.open(settings.current_snapshot),
-                        watch_s)
+    releases = Releases(settings, snapshot or Snapshot.open(settings.current_snapshot), Metrics(settings.state_folder),
+                        Ledger(settings.state_folder, settings.client_query_budget_s, settings.client_max_queries), watch_s)
     atexit.register(releases.close)
     app.extensions["kg.settings"] = settings
     app.extensions["kg.releases"] = releases
     app.extensions["kg.urls"] = urls = Urls(settings.base_iri)
+    app.extensions["kg.clients"] = ClientAddress(settings.trusted_proxy_networks)
     app.jinja_env.globals["urls"] = urls  # every template links through the same builder
 
     app.register_blueprint(sparql.bp)

@@ -23,6 +23,7 @@ from flask import g
 from werkzeug.http import http_date
 
 from kg.config import Settings
+from kg.query.fair_use import Ledger
 from kg.query.metrics import Metrics
 from kg.query.protocol import Endpoint
 from kg.query.store import GraphStore
@@ -36,10 +37,10 @@ T = TypeVar("T")
 class Release:
     """What one HTTP process serves from one snapshot; closed once retired and no request uses it."""
 
-    def __init__(self, settings: Settings, snapshot: Snapshot, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, snapshot: Snapshot, metrics: Metrics, ledger: Ledger) -> None:
         self.snapshot = snapshot
         self.id: str = snapshot.manifest["build_id"]
-        self.endpoint = Endpoint(settings, snapshot, metrics)
+        self.endpoint = Endpoint(settings, snapshot, metrics, ledger)
         try:
             # The pages' own bounded queries (never user SPARQL) use one read-only store of the snapshot.
             self.store = GraphStore(snapshot)
@@ -91,11 +92,17 @@ class Release:
 
 
 class Releases:
-    """The current release of this HTTP process; with ``watch``, switches to each new ``build/current``."""
+    """The current release of this HTTP process; with ``watch``, switches to each new ``build/current``.
 
-    def __init__(self, settings: Settings, metrics: Metrics, snapshot: Snapshot, watch_s: float = 0.0) -> None:
-        self.settings, self.metrics = settings, metrics
-        self.current = Release(settings, snapshot, metrics)
+    ``metrics`` and ``ledger`` (the clients' budgets) are the application's, kept across releases.
+    """
+
+    def __init__(self, settings: Settings, snapshot: Snapshot, metrics: Metrics, ledger: Ledger,
+                 watch_s: float = 0.0) -> None:
+        self.settings, self.metrics, self.ledger = settings, metrics, ledger
+        self.current = Release(settings, snapshot, metrics, ledger)
+        # The gauges follow whichever release is current, so a switch that fails half-way changes nothing.
+        metrics.watch_pool(lambda: (self.current.endpoint.pool.size, self.current.endpoint.pool.long_running))
         #: The build id being made ready, while a switch is under way.
         self.switching: str | None = None
         self._lock = threading.Lock()
@@ -114,7 +121,7 @@ class Releases:
         """Make ``snapshot`` ready, then serve it; the release it replaces finishes its requests first."""
         self.switching = snapshot.manifest["build_id"]
         try:
-            fresh = Release(self.settings, snapshot, self.metrics)
+            fresh = Release(self.settings, snapshot, self.metrics, self.ledger)
         finally:
             self.switching = None
         with self._lock:
@@ -141,6 +148,7 @@ class Releases:
         if self._watcher is not None:
             self._watcher.join(5)
         self.current.retire()
+        self.ledger.close()
 
 
 def current_release() -> Release:

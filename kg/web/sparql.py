@@ -10,7 +10,8 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from kg.formats import HTML, TRIPLE_FORMATS, TURTLE
-from kg.query.executor import PoolBusy, QuerySyntaxError, QueryTimeout, WorkerFailed
+from kg.query.executor import LongLaneFull, PoolBusy, QuerySyntaxError, QueryTimeout, QueryTooLarge, WorkerFailed
+from kg.query.fair_use import OverLimit
 from kg.query.guard import QueryRefused
 from kg.query.protocol import Endpoint, ProtocolRequest
 from kg.query.service_description import service_graph
@@ -112,13 +113,18 @@ def sparql() -> Response:
     if client_has(prepared.etag):
         return Response(status=304, headers=headers)
     try:
-        outcome = endpoint().run(prepared)
+        outcome = endpoint().run(prepared, current_app.extensions["kg.clients"](request.environ))
     except QuerySyntaxError as error:
         return refused(QueryRefused(400, f"Invalid SPARQL query: {error}"))
-    except QueryTimeout as error:
-        endpoint().metrics.timeout()
+    except OverLimit as over:
+        return Response(over.message + "\n", status=429, mimetype="text/plain",
+                        headers={"Retry-After": str(over.retry_after_s)})
+    except (QueryTimeout, QueryTooLarge) as error:
         return Response(f"Query stopped: {error}. Narrow it down (LIMIT, more specific patterns).\n", status=503,
                         mimetype="text/plain", headers={"Retry-After": "1"})
+    except LongLaneFull as error:
+        return Response(f"Query stopped: {error}. Try again shortly, or narrow it down.\n", status=503,
+                        mimetype="text/plain", headers={"Retry-After": "5"})
     except PoolBusy as error:
         return Response(f"The server is busy: {error}. Try again shortly.\n", status=503, mimetype="text/plain",
                         headers={"Retry-After": "5"})
@@ -126,6 +132,8 @@ def sparql() -> Response:
         endpoint().metrics.error()
         raise
     headers["KG-Query-Time"] = f"{outcome.seconds:.6f}"
+    if endpoint().cache is not None and not prepared.inline:
+        headers["KG-Cache"] = "hit" if outcome.cached else "miss"
     if outcome.truncated:
         headers["KG-Result-Truncated"] = f"max-rows={endpoint().settings.max_rows}"
     return Response(outcome.body, status=200, headers=headers, content_type=content_type(prepared.format.media_type))
