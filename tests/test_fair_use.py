@@ -225,3 +225,29 @@ def test_a_repeated_query_is_answered_from_the_cache_without_costing_budget(fair
 def test_lookups_answered_inline_say_nothing_of_the_cache(fair):
     _, headers, _ = fair.query(f"SELECT ?p ?o WHERE {{ <{BERLIN}> ?p ?o }}", client="127.0.0.9")
     assert "KG-Cache" not in headers
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_cap(shipped, snapshot):
+    """With KG_TRUSTED_PROXIES naming the proxy, the clients are the addresses it forwards for, not the proxy."""
+    from dataclasses import replace
+
+    from kg.web import create_app
+
+    app = create_app(replace(shipped, trusted_proxies="127.0.0.1", client_max_queries=1, client_query_budget_s=0,
+                             query_timeout_s=3.0, cache_bytes=0), snapshot)
+    try:
+        client = app.test_client()
+
+        def ask(forwarded_for: str) -> int:
+            return client.get("/sparql", query_string={"query": ENDLESS, "format": "csv"},
+                              headers={"X-Forwarded-For": forwarded_for}).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            first = pool.submit(ask, "203.0.113.1")
+            time.sleep(0.5)  # the first is running
+            assert ask("203.0.113.1") == 429  # the same client, through the proxy: over its cap of one
+            assert ask("198.51.100.9, 203.0.113.1") == 429  # what the client wrote itself does not count
+            second = pool.submit(ask, "203.0.113.2")  # another client: its own cap
+            assert first.result() == 503 and second.result() == 503  # both ran to the time limit
+    finally:
+        app.extensions["kg.releases"].close()
