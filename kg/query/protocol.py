@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from kg.config import Settings
 from kg.formats import BY_FORM, Format, by_name, negotiate
 from kg.query.cache import ResultCache
-from kg.query.executor import InlineRunner, LongLaneFull, QueryJob, QueryOutcome, QueryPool, QueryTimeout, QueryTooLarge
+from kg.query.executor import (InlineRunner, LongLaneFull, PoolBusy, QueryJob, QueryOutcome, QueryPool, QueryTimeout,
+                               QueryTooLarge)
 from kg.query.fair_use import Ledger, OverLimit
 from kg.query.guard import QueryRefused, analyse, check
 from kg.query.metrics import Metrics
@@ -150,6 +151,9 @@ class Endpoint:
             return outcome
         except tuple(STOPPED) as stopped:
             self.metrics.stopped(STOPPED[type(stopped)])
+            raise
+        except PoolBusy:
+            charged = 0.0  # it never ran: the wait was ours
             raise
         finally:
             self.ledger.settle(ticket, time.monotonic() - started if charged is None else charged)
