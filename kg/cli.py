@@ -182,7 +182,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(f"serving {settings.current_snapshot.resolve().name} on http://{settings.host}:{settings.port}/sparql "
           f"({settings.http_workers} HTTP processes × {settings.http_threads} threads, "
-          f"{settings.query_worker_count} query workers and {settings.long_query_count} long lane each)", file=sys.stderr)
+          f"{settings.query_worker_count} query workers and room for {settings.long_query_count} long queries each)", file=sys.stderr)
     try:
         server.serve()
     finally:
