@@ -4,6 +4,8 @@ Exit codes (documented in the README):
   0  success / the data conforms (no problem at or above --fail-on)
   1  the data has problems at or above the fail level (validate), or violations (build)
   2  unreadable input: a Turtle syntax error, a SPARQL syntax error, an inconsistent graph
+  3  the snapshot could not be written (a full disk, no permission): it was discarded, the last good one stays current
+130 interrupted (Ctrl-C) before the command finished
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Sequence
 from kg.build.load import TurtleSyntaxError
 from kg.build.pipeline import BuildFailed, Pipeline, Stages, build, up_to_date
 from kg.build.reason import InconsistentGraph
+from kg.build.writer import SnapshotNotWritten
 from kg.build.report_formats import FORMATS, to_text
 from kg.config import Settings, SettingsError, load_settings
 from kg.query.cli_results import FORMAT_NAMES, serialize
@@ -24,7 +27,7 @@ from kg.query.stats import compute
 from kg.query.store import GraphStore, Scope
 from kg.snapshot import OutdatedSnapshot, Snapshot
 
-EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT, EXIT_NOT_WRITTEN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InconsistentGraph as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except SnapshotNotWritten as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_NOT_WRITTEN
+    except KeyboardInterrupt:  # a build stopped this way has discarded its snapshot (kg.build.writer)
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:

@@ -37,6 +37,28 @@ UNION_FILE = "union.nt"
 Artefact = Callable[[Path, dict[str, Any], ox.Store], Mapping[str, Any]]
 
 
+class SnapshotNotWritten(OSError):
+    """The snapshot could not be written (a full disk, a file size limit, no permission): it was discarded,
+    and ``current`` is as it was. The message is one line saying why and where, for `kg build` to print."""
+
+    def __init__(self, build_dir: Path, error: OSError) -> None:
+        super().__init__(error.errno, describe(error))
+        try:
+            still = f"{build_dir / 'current'} still names {os.readlink(build_dir / 'current')}"
+        except OSError:
+            still = "there is no current snapshot yet"
+        self.message = f"could not write the snapshot: {describe(error)}; it was discarded, and {still}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def describe(error: OSError) -> str:
+    """An OSError as one line: what went wrong and, where known, on which file."""
+    if error.strerror:
+        return error.strerror + (f": {error.filename}" if error.filename else "")
+    return str(error) or type(error).__name__
+
 
 def input_hash(files: Mapping[str, Path]) -> str:
     """SHA-256 over the names and contents of every input, so equal inputs give equal hashes."""
@@ -95,13 +117,17 @@ class SnapshotWriter:
     """
 
     def __init__(self, build_dir: Path, dataset: ox.Store, input_digest: str, inferred_graph: str) -> None:
-        build_dir.mkdir(parents=True, exist_ok=True)
         self.build_dir, self.dataset, self.inferred_graph = build_dir, dataset, inferred_graph
         self.now = datetime.now(timezone.utc)
         self.build_id = self.now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + input_digest[:12]
         self.staging = build_dir / f".{self.build_id}.tmp"
-        self.staging.mkdir()
-        self._lease = Lease(self.staging, published=False)  # a concurrent build's pruning leaves it alone
+        try:
+            build_dir.mkdir(parents=True, exist_ok=True)
+            self.staging.mkdir()
+            self._lease = Lease(self.staging, published=False)  # a concurrent build's pruning leaves it alone
+        except OSError as error:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            raise SnapshotNotWritten(build_dir, error) from error
         self._counts: dict[str, int] = {}  # triples per named graph, counted in the N-Quads written
         self._stream = _QueuedStream()
         self._graphs: queue.Queue[str | None] = queue.Queue()  # asserted graphs to write; None: no more
@@ -113,8 +139,12 @@ class SnapshotWriter:
 
     def _append(self, name: str, data: bytes, load: bool = True) -> None:
         """Append to a staged file and, with ``load``, to the store."""
-        with open(self.staging / name, "ab") as out:
-            out.write(data)
+        path = self.staging / name
+        try:
+            with open(path, "ab") as out:
+                out.write(data)
+        except OSError as error:  # a failed write names no file: say which one
+            raise OSError(error.errno, error.strerror, error.filename or str(path)) from error
         if load:
             self._stream.put(data)
 
@@ -170,13 +200,22 @@ class SnapshotWriter:
             (self.staging / UNION_FILE).unlink()
             (self.staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
             self.staging.rename(final)
+        except OSError as error:  # the disk is full, a file grew past a limit, a folder is not writable
+            self.abort()
+            raise SnapshotNotWritten(self.build_dir, error) from error
         except BaseException:
             self.abort()
             raise
         link = self.build_dir / "current"
         tmp_link = self.build_dir / f".current-{self.build_id}"
-        os.symlink(self.build_id, tmp_link)
-        os.replace(tmp_link, link)
+        try:
+            os.symlink(self.build_id, tmp_link)
+            os.replace(tmp_link, link)  # atomic: until here `current` names the previous snapshot
+        except OSError as error:
+            tmp_link.unlink(missing_ok=True)
+            self._lease.release()
+            shutil.rmtree(final, ignore_errors=True)  # never current, and newer than it: pruning would keep it
+            raise SnapshotNotWritten(self.build_dir, error) from error
         _prune(self.build_dir, keep=keep, protect=final)
         self._lease.release()
         return Snapshot.open(link)
