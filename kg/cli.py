@@ -150,8 +150,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     Each HTTP process calls ``kg.web:create_app()`` (settings from the environment, which is why the
     command-line values are put there) and so has its own threads, query workers and store handle;
-    they share the listening socket, and share their metrics and the clients' budgets in KG_STATE_DIR (by
-    default a temporary folder).
+    they share the listening port, and share their metrics and the clients' budgets in KG_STATE_DIR (by
+    default a temporary folder). SIGTERM or SIGINT stops it gracefully within KG_SHUTDOWN_GRACE_S, leaving no
+    process behind (:mod:`kg.web.serving`), with status 0.
     """
     import os
     import shutil
@@ -160,10 +161,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from granian.constants import Interfaces
     from granian.log import LOGGING_CONFIG, LogLevels
-    from granian.server import Server
 
     from kg.query.fair_use import clear_ledger
     from kg.query.metrics import start_pool
+    from kg.web import serving
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = load_settings({"root": settings.root, **overrides})
@@ -183,10 +184,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                      "kg": {"formatter": "kg", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
         "loggers": {**LOGGING_CONFIG["loggers"], "kg": {"handlers": ["kg"], "level": "INFO", "propagate": False}},
     }
-    server = Server(
-        "kg.web:create_app", factory=True, interface=Interfaces.WSGI, address=settings.host, port=settings.port,
+    server = serving.SERVER = serving.Server(
+        "kg.web.serving:create_app", factory=True, interface=Interfaces.WSGI, address=settings.host, port=settings.port,
         workers=max(1, settings.http_workers), blocking_threads=max(1, settings.http_threads),
-        backlog=1024, respawn_failed_workers=True, workers_kill_timeout=10, log_level=LogLevels.info,
+        backlog=1024, respawn_failed_workers=True, workers_kill_timeout=settings.shutdown_grace_s, log_level=LogLevels.info,
         log_dictconfig=log_config,
     )
     print(f"serving {settings.current_snapshot.resolve().name} on http://{settings.host}:{settings.port}/sparql "
