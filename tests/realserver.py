@@ -11,6 +11,11 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import psutil
+
+#: What the query worker processes run (kg/query/executor.py).
+WORKER_ENTRY = "kg.query.executor import worker_entry"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -47,16 +52,95 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
 
+    # --- its processes, as psutil sees them ---
 
-def start(env: dict[str, str], log: Path, timeout_s: float = 60) -> Server:
+    def http_processes(self) -> list[psutil.Process]:
+        """granian's HTTP processes (the children of `kg serve`)."""
+        return _children(psutil.Process(self.process.pid))
+
+    def tree(self) -> list[psutil.Process]:
+        """Every process of the server: `kg serve`, its HTTP processes and their query workers."""
+        main = psutil.Process(self.process.pid)
+        return [main, *_children(main, recursive=True)]
+
+    def started(self) -> int:
+        """How many HTTP processes have started serving so far (granian logs each, replacements too)."""
+        return self.log.read_text(errors="replace").count("Started worker-")
+
+    def wait_started(self, count: int, timeout_s: float = 60) -> None:
+        """Until ``count`` HTTP processes have started (each has built its app and listens)."""
+        deadline = time.monotonic() + timeout_s
+        while self.started() < count:
+            assert self.process.poll() is None, "the server stopped: " + self.log.read_text(errors="replace")[-2000:]
+            assert time.monotonic() < deadline, f"{count} HTTP processes did not start within {timeout_s} s"
+            time.sleep(0.05)
+
+
+def _children(process: psutil.Process, recursive: bool = False) -> list[psutil.Process]:
+    try:
+        return process.children(recursive=recursive)
+    except psutil.Error:
+        return []
+
+
+def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Those still running: gone, or exited and waiting to be reaped (a zombie), they are not."""
+    found = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except psutil.Error:
+            pass
+    return found
+
+
+def wait_until_gone(processes: list[psutil.Process], timeout_s: float) -> list[psutil.Process]:
+    """Wait up to ``timeout_s`` for ``processes`` to end; those still running then."""
+    deadline = time.monotonic() + timeout_s
+    while (left := alive(processes)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+def query_workers(server: Server) -> list[int]:
+    """The query worker processes of this server (children of its HTTP processes)."""
+    return [worker.pid for process in server.http_processes() for worker in _children(process)
+            if _runs(worker, WORKER_ENTRY)]
+
+
+def _runs(process: psutil.Process, text: str) -> bool:
+    try:
+        return text in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
+
+
+def served_releases(server: Server, requests: int = 20) -> set[str]:
+    """The releases that answer the next ``requests`` requests (spread over the HTTP processes)."""
+    return {server.request("GET", "/healthz")[1]["KG-Release"] for _ in range(requests)}
+
+
+def wait_for_release(server: Server, release: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while served_releases(server) != {release}:
+        assert time.monotonic() < deadline, f"still not serving {release} alone after {timeout_s} s"
+        time.sleep(0.2)
+
+
+def kg(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python -m kg.cli ARGS` with ``env`` over this process's environment."""
+    return subprocess.run([sys.executable, "-m", "kg.cli", *args], env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=120)
+
+
+def start(env: dict[str, str], log: Path, timeout_s: float = 60, new_session: bool = False) -> Server:
     """`python -m kg.cli serve` with ``env`` (over this process's environment), once /healthz answers.
 
-    Its output goes to ``log``: a pipe nobody reads fills up (an access-log line per request) and stalls it."""
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], env={**os.environ, **env, "KG_PORT": str(port)},
-                                   stdout=output, stderr=subprocess.STDOUT)
-    server = Server(port, process, log)
+    Its output goes to ``log``: a pipe nobody reads fills up (an access-log line per request) and stalls it.
+    ``new_session``: in a process group of its own, as a terminal would run it, for a Ctrl-C to the group."""
+    server = launch(env, log, new_session)
+    process = server.process
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -66,3 +150,12 @@ def start(env: dict[str, str], log: Path, timeout_s: float = 60) -> Server:
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("the server did not start: " + log.read_text(errors="replace")[-2000:])
+
+
+def launch(env: dict[str, str], log: Path, new_session: bool = False) -> Server:
+    """`python -m kg.cli serve` as :func:`start` runs it, without waiting for it to answer."""
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve"], env={**os.environ, **env, "KG_PORT": str(port)},
+                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=new_session)
+    return Server(port, process, log)

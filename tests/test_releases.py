@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -17,42 +15,11 @@ from pathlib import Path
 
 import pytest
 import realserver
+from realserver import kg, query_workers, served_releases, wait_for_release
 
 from kg.build.pipeline import build
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"  # not a bounded lookup: a query worker answers it
-
-
-def kg(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kg.cli", *args], env={**os.environ, **env}, capture_output=True,
-                          text=True, timeout=120)
-
-
-def query_workers(server: realserver.Server) -> list[int]:
-    """The query worker processes of this server (children of its HTTP processes)."""
-    out = subprocess.run(["pgrep", "-f", "kg.query.executor import worker_entry"], capture_output=True, text=True)
-    http = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout.split()
-    return [int(pid) for pid in out.stdout.split() if _parent(int(pid)) in {int(p) for p in http}]
-
-
-def _parent(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return -1
-
-
-def served_releases(server: realserver.Server, requests: int = 20) -> set[str]:
-    """The releases that answer the next ``requests`` requests (spread over the HTTP processes)."""
-    return {server.request("GET", "/healthz")[1]["KG-Release"] for _ in range(requests)}
-
-
-def wait_for_release(server: realserver.Server, release: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while served_releases(server) != {release}:
-        assert time.monotonic() < deadline, f"still not serving {release} alone after {timeout_s} s"
-        time.sleep(0.2)
 
 
 @pytest.fixture

@@ -57,20 +57,42 @@ class Server(_GranianServer):
         super().startup(spawn_target, target_loader)
 
     def shutdown(self, exit_code: int = 0) -> None:
-        tree = _descendants()
+        # Watched all along the shutdown: an HTTP process may start a query worker while it drains.
+        seen: dict[int, psutil.Process] = {}
+        done = threading.Event()
+
+        def watch() -> None:
+            while True:
+                for process in _descendants():
+                    seen.setdefault(process.pid, process)
+                if done.wait(0.05):
+                    return
+
+        watcher = threading.Thread(target=watch, name="kg-shutdown-watch", daemon=True)
+        watcher.start()
         try:
             super().shutdown(exit_code)
         finally:
-            left = [p for p in tree if _running(p)]
-            if left:
-                log.warning("ending %d process(es) left by killed HTTP processes: %s", len(left),
-                            " ".join(str(p.pid) for p in left))
-                for process in left:
-                    try:
-                        process.kill()  # psutil checks the pid still names the same process
-                    except psutil.Error:
-                        pass
-                psutil.wait_procs(left, timeout=5)
+            done.set()
+            watcher.join()
+            _end([p for p in seen.values() if _running(p)])
+
+
+def _end(left: list[psutil.Process]) -> None:
+    """Kill what killed HTTP processes left behind (their query workers), and wait until it has exited."""
+    if not left:
+        return
+    log.warning("ending %d process(es) left by HTTP processes that were killed: %s", len(left),
+                " ".join(str(p.pid) for p in left))
+    for process in left:
+        try:
+            process.kill()  # psutil checks that the pid still names the same process
+        except psutil.Error:
+            pass
+    # Orphans are init's to reap: wait until they have exited, not until they are reaped.
+    deadline = time.monotonic() + 5
+    while any(_running(p) for p in left) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def create_app() -> Flask:
