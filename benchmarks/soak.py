@@ -421,7 +421,7 @@ class Soak:
         self._lock = threading.Lock()
         self._stop_clients = threading.Event()
         self._stop_watch = threading.Event()
-        self.t_baseline = self.t_soak = self.t_end = 0.0
+        self.t_baseline = self.t_soak = self.t_drain = self.t_end = 0.0
         self.server: subprocess.Popen | None = None
         self.server_exit: tuple[float, int] | None = None
         self.port = 0
@@ -614,15 +614,19 @@ class Soak:
             elif (helper := self._kill(what)) is not None:
                 helpers.append(helper)
         self._sleep_until(self.t_soak + o.soak_s)
-        self.t_end = self.event("phase", "end: stopping the clients").t
+        self.t_drain = self.event("phase", "drain: the abuser stops; the well-behaved clients go on until the last build "
+                                           "is done and served").t
         builds.put(None)
         abuser.join(60)
         if abuser.exitcode is None:
             abuser.kill()
+        builder.join(600)
+        if self.current_since:  # the last release switched to, and asked for, before the clients stop
+            self._sleep_until(max(self.clock.now(), self.current_since[-1][0] + o.stale_allowance_s + 1.0))
+        self.t_end = self.event("phase", "end: stopping the well-behaved clients").t
         self._stop_clients.set()
         for thread in clients:
             thread.join(CLIENT_TIMEOUT_S + 10)
-        builder.join(600)
         for thread in helpers:
             thread.join(60)
         self._read_abuser(abuser_out)
@@ -842,21 +846,27 @@ class Soak:
         psutil.cpu_percent(None)
         while not self._stop_watch.is_set():
             now = self.clock.now()
-            rss, http, workers, other = 0, 0, 0, 0
+            rss = http = workers = other = http_rss = workers_rss = worker_max = 0
             for proc in group_processes(pgid):
                 try:
-                    rss += proc.memory_info().rss
+                    one = proc.memory_info().rss
                 except psutil.Error:
                     continue
+                rss += one
                 cmd = _cmdline(proc)
                 if "worker_entry" in cmd:
                     workers += 1
+                    workers_rss += one
+                    worker_max = max(worker_max, one)
                 elif proc.pid != pgid and _ppid(proc) == pgid:
                     http += 1
+                    http_rss += one
                 elif proc.pid != pgid:
                     other += 1
             with self._lock:
                 self.memory.append({"t": now, "rss_mb": rss / 2**20, "http": http, "workers": workers, "other": other,
+                                    "http_mb": http_rss / 2**20, "workers_mb": workers_rss / 2**20,
+                                    "worker_max_mb": worker_max / 2**20,
                                     "cpu_percent": psutil.cpu_percent(None), "load1": os.getloadavg()[0]})
             self._stop_watch.wait(1.0)
 
@@ -978,7 +988,9 @@ class Report:
     # -- helpers
 
     def phase(self, sample: Sample) -> str:
-        return "baseline" if sample.start < self.soak.t_soak else "soak"
+        if sample.start < self.soak.t_soak:
+            return "baseline"
+        return "soak" if sample.start < self.soak.t_drain else "drain"
 
     def of(self, cls: str | None = None, phase: str | None = None, well_behaved: bool | None = None,
            aborted: bool = False) -> list[Sample]:
@@ -1036,10 +1048,12 @@ class Report:
 
     def class_table(self) -> list[dict]:
         rows = []
+        s = self.soak
+        spans = {"baseline": s.t_soak - s.t_baseline, "soak": s.t_drain - s.t_soak, "drain": s.t_end - s.t_drain}
         for cls in (*WELL_BEHAVED, ABUSER):
-            for phase in ("baseline", "soak"):
+            for phase in ("baseline", "soak", "drain"):
                 chosen = self.of(cls, phase, aborted=True)
-                if not chosen and cls == ABUSER:
+                if not chosen and (cls == ABUSER or phase == "drain"):
                     continue
                 answered = [x.latency for x in chosen if x.answered]
                 clients = sorted({x.client for x in chosen})
@@ -1047,8 +1061,7 @@ class Report:
                              "statuses": Counter(x.status for x in chosen),
                              "p50": percentile(answered, 50), "p95": percentile(answered, 95), "p99": percentile(answered, 99),
                              "max": max(answered) if answered else None,
-                             "per_s": len(chosen) / max(1e-9, (self.soak.t_soak - self.soak.t_baseline) if phase == "baseline"
-                                                        else (self.soak.t_end - self.soak.t_soak)),
+                             "per_s": len(chosen) / max(1e-9, spans[phase]),
                              "cache_hits": sum(1 for x in chosen if x.cache == "hit")})
         return rows
 
@@ -1105,14 +1118,16 @@ class Report:
             return sum(chosen) / len(chosen) if chosen else None
 
         s = self.soak
-        tail = max(s.t_soak, s.t_end - 30)
+        tail = max(s.t_soak, s.t_drain - 30)
         return {"start_mb": series[0]["rss_mb"], "max_mb": peak["rss_mb"], "max_at": peak["t"], "end_mb": series[-1]["rss_mb"],
                 "baseline_mean_mb": mean("rss_mb", s.t_baseline, s.t_soak),
                 "soak_first_30s_mean_mb": mean("rss_mb", s.t_soak, s.t_soak + 30),
-                "soak_last_30s_mean_mb": mean("rss_mb", tail, s.t_end),
+                "soak_last_30s_mean_mb": mean("rss_mb", tail, s.t_drain),
                 "processes_min": min(m["http"] + m["workers"] + m["other"] + 1 for m in series),
                 "processes_max": max(m["http"] + m["workers"] + m["other"] + 1 for m in series),
-                "cpu_baseline": mean("cpu_percent", s.t_baseline, s.t_soak), "cpu_soak": mean("cpu_percent", s.t_soak, s.t_end)}
+                "cpu_baseline": mean("cpu_percent", s.t_baseline, s.t_soak), "cpu_soak": mean("cpu_percent", s.t_soak, s.t_drain),
+                "worker_max_mb": max(m["worker_max_mb"] for m in series), "workers_max_mb": max(m["workers_mb"] for m in series),
+                "http_max_mb": max(m["http_mb"] for m in series)}
 
     # -- checks
 
@@ -1237,7 +1252,8 @@ class Report:
         env = {"KG_HTTP_WORKERS": o.http_workers, "KG_QUERY_WORKERS": o.query_workers, "KG_KEEP_SNAPSHOTS": o.keep_snapshots, **o.env}
         lines.append("- Server settings: " + ", ".join(f"{k}={v}" for k, v in env.items()) + "; the rest default")
         lines.append(f"- Phases: baseline {s.t_soak - s.t_baseline:.0f} s (well-behaved clients only), soak "
-                     f"{s.t_end - s.t_soak:.0f} s (abuser, {o.abuser_connections} connections, and faults; slot {o.slot:.1f} s); "
+                     f"{s.t_drain - s.t_soak:.0f} s (abuser, {o.abuser_connections} connections, and faults; slot {o.slot:.1f} s), "
+                     f"drain {s.t_end - s.t_drain:.0f} s (the last build finished and served, without the abuser); "
                      f"{o.clients} well-behaved clients (127.0.0.2–127.0.0.{1 + o.clients}) + the health probe "
                      f"({HEALTH_ADDRESS}); the abuser at {ABUSER_ADDRESS}")
         targets = s.targets
@@ -1277,10 +1293,10 @@ class Report:
         for r in self.switches():
             prep = f"/healthz said 'switching' from +{r['preparing_s'][0]:.2f} to +{r['preparing_s'][1]:.2f} s; " if r["preparing_s"] else ""
             gone = f"old folder deleted at +{r['deleted_s']:.1f} s" if r["deleted_s"] is not None else "old folder kept"
-            first = f"+{r['first_new_s']:.2f}" if r["first_new_s"] is not None else "never"
-            last = f"+{r['last_old_s']:.2f}" if r["last_old_s"] is not None else "–"
+            first = f"{r['first_new_s']:+.2f} s" if r["first_new_s"] is not None else "never"
+            last = f"{r['last_old_s']:+.2f} s" if r["last_old_s"] is not None else "never"
             lines.append(f"- +{r['t']:.1f} s {r['old']} -> {r['new']}: {prep}new release first answered a request started at "
-                         f"{first} s, old one last at {last} s; {gone}")
+                         f"{first}, old one last at {last}; {gone}")
         lines += ["", "Events:", ""]
         for e in self.events:
             if e.kind in ("phase", "build", "failed-build", "kill-worker", "kill-http", "deleted", "note"):
@@ -1296,12 +1312,14 @@ class Report:
                           f"{mem['end_mb']:,.0f} MB at the end; mean {mem['baseline_mean_mb'] or 0:,.0f} MB in the baseline, "
                           f"{mem['soak_first_30s_mean_mb'] or 0:,.0f} MB in the first 30 s of the soak and "
                           f"{mem['soak_last_30s_mean_mb'] or 0:,.0f} MB in its last 30 s; {mem['processes_min']}–"
-                          f"{mem['processes_max']} processes. Machine CPU: {mem['cpu_baseline'] or 0:.0f} % in the baseline, "
-                          f"{mem['cpu_soak'] or 0:.0f} % in the soak."]
+                          f"{mem['processes_max']} processes; at most {mem['http_max_mb']:,.0f} MB in the HTTP processes, "
+                          f"{mem['workers_max_mb']:,.0f} MB in the query workers, {mem['worker_max_mb']:,.0f} MB in one worker. "
+                          f"Machine CPU: {mem['cpu_baseline'] or 0:.0f} % in the baseline, {mem['cpu_soak'] or 0:.0f} % in the soak."]
             step = max(1, len(s.memory) // 12)
             lines.append("")
-            lines.append("Over time: " + ", ".join(f"+{m['t']:.0f} s {m['rss_mb']:,.0f} MB ({m['http']} HTTP, {m['workers']} "
-                                                   f"workers)" for m in s.memory[::step]))
+            lines.append("Over time: " + ", ".join(f"+{m['t']:.0f} s {m['rss_mb']:,.0f} MB ({m['http']} HTTP "
+                                                   f"{m['http_mb']:,.0f} MB, {m['workers']} workers {m['workers_mb']:,.0f} MB)"
+                                                   for m in s.memory[::step]))
         errors = s.setup.get("log_errors") or {}
         if errors:
             lines += ["", "Server log, warnings and errors (digits as N):", ""]
@@ -1321,7 +1339,7 @@ class Report:
         return {
             "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.o).items()},
             "machine": self.machine, "libraries": versions(LIBRARIES), "setup": s.setup,
-            "phases": {"baseline": s.t_baseline, "soak": s.t_soak, "end": s.t_end},
+            "phases": {"baseline": s.t_baseline, "soak": s.t_soak, "drain": s.t_drain, "end": s.t_end},
             "classes": [{**row, "statuses": {str(k): v for k, v in row["statuses"].items()}} for row in self.class_table()],
             "comparison": self.comparison(), "waits": self.waits(), "builds": s.builds, "switches": self.switches(),
             "events": [asdict(e) for e in self.events], "recoveries": s.recoveries,
@@ -1345,12 +1363,16 @@ class Report:
         import matplotlib.pyplot as plt
 
         s = self.soak
-        fig, (top, bottom) = plt.subplots(2, 1, figsize=(14, 8.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(16, 8.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
         colours = {"lookup": "tab:blue", "competency": "tab:green", "page": "tab:orange", "download": "tab:brown",
                    "health": "tab:gray", ABUSER: "tab:red"}
         for cls, colour in colours.items():
             chosen = [x for x in self.of(cls) if x.answered]
             if not chosen:
+                continue
+            if cls == ABUSER:
+                top.scatter([x.start for x in chosen], [x.latency * 1000 for x in chosen], s=40, marker="v", color=colour,
+                            label="abuser (each answer, at its start)")
                 continue
             top.scatter([x.start for x in chosen], [max(x.latency, 1e-4) * 1000 for x in chosen], s=5, alpha=0.35,
                         color=colour, linewidths=0, rasterized=True)
@@ -1370,6 +1392,7 @@ class Report:
                       f"clients, abuser with {self.o.abuser_connections} connections")
         for axis in (top, bottom):
             axis.axvspan(s.t_baseline, s.t_soak, color="0.92", zorder=0)
+            axis.axvspan(s.t_drain, s.t_end, color="0.96", zorder=0)
             marks = [("current", "tab:green", "-", "build/current changed"), ("failed-build", "tab:red", "--", "failing build"),
                      ("kill-worker", "tab:orange", ":", "query worker killed"), ("kill-http", "tab:purple", "-.", "HTTP process killed"),
                      ("deleted", "0.5", (0, (1, 3)), "snapshot folder deleted")]
@@ -1378,18 +1401,23 @@ class Report:
                 for i, t in enumerate(ts):
                     axis.axvline(t, color=colour, ls=style, lw=1.2, label=label if axis is top and i == 0 else None)
         top.text(s.t_baseline + 1, top.get_ylim()[1], "baseline", va="top", fontsize=8, color="0.4")
-        top.legend(loc="upper left", fontsize=7, ncol=3, markerscale=3)
+        top.legend(loc="upper left", bbox_to_anchor=(1.06, 1.0), fontsize=7, markerscale=2, borderaxespad=0)
         series = s.memory
         bottom.plot([m["t"] for m in series], [m["rss_mb"] for m in series], color="black", lw=1.2, label="RSS of the process group")
+        bottom.plot([m["t"] for m in series], [m["workers_mb"] for m in series], color="tab:orange", lw=1, ls="--",
+                    label="of which query workers")
         bottom.set_ylabel("RSS (MB)")
         bottom.set_xlabel("seconds since the run started (set-up before the grey baseline; x: 5xx and connection errors)")
         twin = bottom.twinx()
-        twin.step([m["t"] for m in series], [m["workers"] for m in series], where="post", color="tab:orange", lw=0.8, label="query workers")
-        twin.step([m["t"] for m in series], [m["http"] for m in series], where="post", color="tab:purple", lw=0.8, label="HTTP processes")
+        twin.step([m["t"] for m in series], [m["workers"] for m in series], where="post", color="tab:olive", lw=0.8,
+                  label="number of query workers")
+        twin.step([m["t"] for m in series], [m["http"] for m in series], where="post", color="tab:purple", lw=0.8,
+                  label="number of HTTP processes")
         twin.set_ylabel("processes")
         twin.set_ylim(0, max([m["workers"] + 1 for m in series] + [4]))
         handles = bottom.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-        bottom.legend(handles, [h.get_label() for h in handles], loc="lower left", fontsize=7, ncol=3)
+        bottom.legend(handles, [h.get_label() for h in handles], loc="upper left", bbox_to_anchor=(1.06, 1.0), fontsize=7,
+                      borderaxespad=0)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110)
