@@ -64,7 +64,6 @@ over time per class with the release switches, the failing build and the kills; 
 from __future__ import annotations
 
 import argparse
-import bisect
 import csv
 import http.client
 import json
@@ -1478,7 +1477,11 @@ def parse(argv: list[str] | None) -> Options:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
-    report = run(options)
+    try:
+        report = run(options)
+    except RuntimeError as error:  # the set-up failed (a build, or `kg serve` refusing a setting): nothing was soaked
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     sys.stdout.write(report.text(command_line("soak.py", argv)))
     if options.plot:
         report.plot(options.plot)
