@@ -132,8 +132,8 @@ class Options:
     baseline_s: float | None = None  # default: 15 % of the run, 10 to 60 s
     slot_s: float | None = None  # default: 30 s, less for short runs
     keep_snapshots: int = 2
-    http_workers: int = 2
-    query_workers: int = 1
+    http_workers: int | None = None  # KG_HTTP_WORKERS; None: the server's default
+    query_workers: int | None = None  # KG_QUERY_WORKERS; None: the server's default
     env: dict[str, str] = field(default_factory=dict)  # extra KG_* settings for `kg serve`
     stale_allowance_s: float = 3.0
     wait_limit_s: float = 5.0
@@ -428,7 +428,7 @@ class Soak:
         self.t_baseline = self.t_soak = self.t_drain = self.t_end = 0.0
         self.server: subprocess.Popen | None = None
         self.server_exit: tuple[float, int] | None = None
-        self.port = 0
+        self.port = self.http_count = self.ready_workers = 0
         self.targets: Targets | None = None
         self.setup: dict = {}
         self.work: Path
@@ -461,11 +461,15 @@ class Soak:
     def build_dir(self) -> Path:
         return self.project / "build"
 
+    def server_settings(self) -> dict[str, str]:
+        """The KG_* settings given to `kg serve` (beside KG_ROOT, KG_HOST, KG_PORT)."""
+        given = {"KG_HTTP_WORKERS": self.o.http_workers, "KG_QUERY_WORKERS": self.o.query_workers}
+        return {**{k: str(v) for k, v in given.items() if v is not None}, **self.o.env}
+
     def env(self, serve: bool) -> dict[str, str]:
         env = {**os.environ, "KG_ROOT": str(self.project), "KG_KEEP_SNAPSHOTS": str(self.o.keep_snapshots)}
         if serve:
-            env.update({"KG_HOST": "127.0.0.1", "KG_PORT": str(self.port), "KG_HTTP_WORKERS": str(self.o.http_workers),
-                        "KG_QUERY_WORKERS": str(self.o.query_workers), **self.o.env})
+            env.update({"KG_HOST": "127.0.0.1", "KG_PORT": str(self.port), **self.server_settings()})
         return env
 
     def prepare(self) -> None:
@@ -536,9 +540,23 @@ class Soak:
             if sample.status == 200:
                 self.setup["serve_start_s"] = time.perf_counter() - started
                 probe.close()
+                self._count_processes()
                 return
             time.sleep(0.2)
         raise RuntimeError("kg serve did not answer within 120 s:\n" + self.server_log_tail())
+
+    def _count_processes(self) -> None:
+        """How many HTTP processes and query workers (ready, per HTTP process) the server runs at rest: what the
+        recovery from a kill is measured against (the counts may come from the server's defaults)."""
+        deadline = time.perf_counter() + 30
+        while True:
+            workers = query_workers(self.server.pid)
+            counts = [len(ws) for ws in workers.values()]
+            if (counts and min(counts) > 0 and len(set(counts)) == 1) or time.perf_counter() > deadline:
+                break
+            time.sleep(0.2)
+        self.http_count, self.ready_workers = len(workers), min(counts, default=0)
+        self.setup["processes"] = {"http": self.http_count, "query_workers_each": self.ready_workers}
 
     def server_log_tail(self, lines: int = 30) -> str:
         try:
@@ -788,7 +806,7 @@ class Soak:
                 self._recovered(event, "its HTTP process went away before the worker was replaced", None)
                 return
             workers = [w.pid for w in every[parent]]
-            if victim not in workers and len(workers) >= self.o.query_workers:
+            if victim not in workers and len(workers) >= self.ready_workers:
                 self._recovered(event, "query worker replaced", self.clock.now() - event.t)
                 return
             time.sleep(0.1)
@@ -796,7 +814,7 @@ class Soak:
 
     def _await_http(self, event: Event, pids: set[int], victim: int, orphans: list[int]) -> None:
         deadline, respawned, orphans_gone = event.t + 60, None, None
-        expected = self.o.http_workers
+        expected = self.http_count
         while self.clock.now() < deadline and (respawned is None or orphans_gone is None):
             now = self.clock.now()
             if orphans_gone is None and not any(psutil.pid_exists(pid) and _alive(pid) for pid in orphans):
@@ -805,7 +823,7 @@ class Soak:
                 workers = query_workers(self.server.pid)
                 fresh = [pid for pid in workers if pid not in pids]
                 if (len(workers) >= expected and victim not in workers and fresh
-                        and all(len(workers[pid]) >= self.o.query_workers for pid in fresh)):
+                        and all(len(workers[pid]) >= self.ready_workers for pid in fresh)):
                     respawned = now - event.t
             time.sleep(0.1)
         self._recovered(event, "a new HTTP process and its query workers started" if respawned is not None
@@ -1253,8 +1271,9 @@ class Report:
                      f"{build.get('total_triples', 0):,} triples with the inferred ones, peak "
                      f"{max((v['peak_mb'] for v in build.get('stages', {}).values()), default=0)} MB; "
                      f"`kg serve` answered {s.setup.get('serve_start_s', 0):.1f} s after it started")
-        env = {"KG_HTTP_WORKERS": o.http_workers, "KG_QUERY_WORKERS": o.query_workers, "KG_KEEP_SNAPSHOTS": o.keep_snapshots, **o.env}
-        lines.append("- Server settings: " + ", ".join(f"{k}={v}" for k, v in env.items()) + "; the rest default")
+        env = {**s.server_settings(), "KG_KEEP_SNAPSHOTS": o.keep_snapshots}
+        lines.append("- Server settings: " + ", ".join(f"{k}={v}" for k, v in env.items()) + "; the rest default; "
+                     f"seen running: {s.http_count} HTTP processes with {s.ready_workers} query worker(s) each at rest")
         lines.append(f"- Phases: baseline {s.t_soak - s.t_baseline:.0f} s (well-behaved clients only), soak "
                      f"{s.t_drain - s.t_soak:.0f} s (abuser, {o.abuser_connections} connections, and faults; slot {o.slot:.1f} s), "
                      f"drain {s.t_end - s.t_drain:.0f} s (the last build finished and served, without the abuser); "
@@ -1456,8 +1475,8 @@ def parse(argv: list[str] | None) -> Options:
     p.add_argument("--baseline", type=float, help="seconds of baseline without the abuser (default: 15%% of the run, 10-60 s)")
     p.add_argument("--slot", type=float, help="seconds per slot of the fault schedule (default 30, less for short runs)")
     p.add_argument("--keep-snapshots", type=int, default=2, help="KG_KEEP_SNAPSHOTS of the builds (default 2)")
-    p.add_argument("--http-workers", type=int, default=2)
-    p.add_argument("--query-workers", type=int, default=1)
+    p.add_argument("--http-workers", type=int, help="KG_HTTP_WORKERS (default: the server's)")
+    p.add_argument("--query-workers", type=int, help="KG_QUERY_WORKERS (default: the server's)")
     p.add_argument("--env", type=_env_pair, action="append", default=[], metavar="KG_NAME=VALUE",
                    help="a further setting for `kg serve` (repeatable), e.g. KG_CLIENT_QUERY_BUDGET_S=20")
     p.add_argument("--stale-allowance", type=float, default=3.0, metavar="S",
