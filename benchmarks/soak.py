@@ -41,8 +41,10 @@ over time; then the checks, PASS or FAIL, and the exit code is 1 if any fails:
 
 * ``no-5xx``: no well-behaved request got a 5xx (nor a client time-out);
 * ``release-current``: every answer names (``KG-Release``) a release that was build/current at some
-  moment of [start − allowance, end] of its request (allowance: --stale-allowance, 3 s, for the server's
-  poll of build/current, 1 s, and the preparation of a switch; the lag is measured and reported); every
+  moment of [start − allowance, end] of its request (allowance: --stale-allowance, 10 s, for the server's
+  poll of build/current, 1 s, and the preparation of the new release, which takes 0.1–4 s on two busy
+  cores; the lag itself is measured and reported: how many answers came more than 2 s late, and the
+  latest); every
   answer of the marker lookup holds the revision of the release it names;
 * ``not-deleted``: no answer names a release whose folder had already been deleted when it was asked;
 * ``abuser-429``: the abuser got at least one 429 (fair use);
@@ -135,7 +137,7 @@ class Options:
     http_workers: int | None = None  # KG_HTTP_WORKERS; None: the server's default
     query_workers: int | None = None  # KG_QUERY_WORKERS; None: the server's default
     env: dict[str, str] = field(default_factory=dict)  # extra KG_* settings for `kg serve`
-    stale_allowance_s: float = 3.0
+    stale_allowance_s: float = 10.0
     wait_limit_s: float = 5.0
     p99_limit_s: float = 5.0
     work: Path | None = None  # kept when given; a temporary folder otherwise
@@ -1170,8 +1172,10 @@ class Report:
         stalest = max((v["stale_s"] for _, v in judged), default=0.0)
         n_stale = sum(1 for _, v in judged if v["stale_s"] > 0)
         markers = sum(1 for x, _ in judged if x.label == "marker" and x.status == 200)
+        late = sum(1 for _, v in judged if v["stale_s"] > 2.0)
         detail = (f"{len(judged):,} answers; {n_stale:,} from the previous release after build/current changed, "
-                  f"at most {stalest:.2f} s after (allowance {o.stale_allowance_s:g} s); {len(stale)} beyond it; "
+                  f"{late:,} of them more than 2 s after (the poll, 1 s, and a second to prepare), the latest "
+                  f"{stalest:.2f} s after (allowance {o.stale_allowance_s:g} s); {len(stale)} beyond the allowance; "
                   f"{len(unknown)} naming no release that was ever current; {len(early)} from a release before it was current; "
                   f"{markers:,} marker lookups, {len(wrong)} with the revision of another release")
         if unknown:
@@ -1479,9 +1483,10 @@ def parse(argv: list[str] | None) -> Options:
     p.add_argument("--query-workers", type=int, help="KG_QUERY_WORKERS (default: the server's)")
     p.add_argument("--env", type=_env_pair, action="append", default=[], metavar="KG_NAME=VALUE",
                    help="a further setting for `kg serve` (repeatable), e.g. KG_CLIENT_QUERY_BUDGET_S=20")
-    p.add_argument("--stale-allowance", type=float, default=3.0, metavar="S",
-                   help="how long after build/current changed the previous release may still answer (default 3 s: "
-                        "the server's poll, 1 s, and the preparation of the new release)")
+    p.add_argument("--stale-allowance", type=float, default=10.0, metavar="S",
+                   help="how long after build/current changed the previous release may still answer (default 10 s: the "
+                        "server's poll, 1 s, and the preparation of the new release, which took up to 4 s on a loaded "
+                        "2-core machine; the lag itself is reported)")
     p.add_argument("--wait-limit", type=float, default=5.0, metavar="S",
                    help="longest a well-behaved SPARQL answer may wait rather than run (default 5 s)")
     p.add_argument("--p99-limit", type=float, default=5.0, metavar="S", help="highest well-behaved p99 in the soak (default 5 s)")
