@@ -1398,8 +1398,14 @@ class Report:
             if not chosen:
                 continue
             if cls == ABUSER:
-                top.scatter([x.start for x in chosen], [x.latency * 1000 for x in chosen], s=40, marker="v", color=colour,
-                            label="abuser (each answer, at its start)")
+                refused = [x for x in chosen if x.status == 429]
+                others = [x for x in chosen if x.status != 429]
+                if refused:
+                    top.scatter([x.start for x in refused], [max(x.latency, 1e-4) * 1000 for x in refused], s=4, alpha=0.3,
+                                color=colour, linewidths=0, rasterized=True, label="abuser: 429")
+                if others:
+                    top.scatter([x.start for x in others], [x.latency * 1000 for x in others], s=40, marker="v",
+                                color=colour, label="abuser: other answers (503, 200)")
                 continue
             top.scatter([x.start for x in chosen], [max(x.latency, 1e-4) * 1000 for x in chosen], s=5, alpha=0.35,
                         color=colour, linewidths=0, rasterized=True)
