@@ -20,7 +20,7 @@ import realserver
 from prometheus_client.parser import text_string_to_metric_families
 
 from kg.query.cache import ResultCache
-from kg.query.executor import QueryOutcome
+from kg.query.executor import QueryJob, QueryOutcome, QueryPool, QueryTimeout, SecondLongQuery
 from kg.query.fair_use import Ledger, OverLimit
 from kg.web.clients import ClientAddress
 
@@ -95,6 +95,29 @@ def test_no_limits_means_no_bookkeeping():
     assert not ledger.enabled
     for _ in range(100):
         ledger.admit("a")
+
+
+def test_a_client_holds_one_place_in_the_long_lane_and_others_keep_theirs(snapshot):
+    """Two places in the long lane: the abuser's second long query is stopped (its own to wait for), not
+    another client's, which becomes long beside the abuser's first."""
+    pool = QueryPool(snapshot, workers=2, queue_timeout_s=10, long_after_s=0.3, long_lane=2)
+    job = QueryJob(ENDLESS, None, None, "csv", 10)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as threads:
+            first = threads.submit(pool.run, job, 3.0, ABUSER)
+            time.sleep(0.6)  # long by now, and its worker replaced
+            second = threads.submit(pool.run, job, 3.0, ABUSER)
+            with pytest.raises(SecondLongQuery, match="another long query of yours"):
+                second.result()
+            other = threads.submit(pool.run, job, 3.0, OTHER)
+            time.sleep(0.6)
+            assert pool.long_running == 2  # the abuser's first and the other client's
+            for future in (first, other):
+                with pytest.raises(QueryTimeout):
+                    future.result()
+        assert pool.long_running == 0
+    finally:
+        pool.close()
 
 
 # --- who the client is --------------------------------------------------------------------------------
@@ -178,8 +201,9 @@ def test_one_client_cannot_stop_everyone(fair):
     # Each cheap query took milliseconds of work; allow for a worker starting when one moved to the long lane.
     assert max(waits) < 3.0, waits
     assert statuses.count(429) >= 4 and set(statuses) <= {429, 503}, statuses
-    refused = next(future.result() for future in abuse if future.result()[0] == 429)
-    assert int(refused[1]["Retry-After"]) >= 1 and b"queries running" in refused[2]
+    refusals = [future.result() for future in abuse if future.result()[0] == 429]
+    assert all(int(headers["Retry-After"]) >= 1 for _, headers, _ in refusals)
+    assert any(b"queries running" in body for _, _, body in refusals)  # its cap of two
 
 
 def test_a_client_over_its_budget_gets_429_with_retry_after(fair):

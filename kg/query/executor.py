@@ -14,6 +14,7 @@ which is most of the cost of a simple lookup.
 
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import signal
@@ -80,6 +81,11 @@ class LongLaneFull(Exception):
     """The query became long while as many long queries as may run at once were running."""
 
 
+class SecondLongQuery(Exception):
+    """The query became long while its client already had a long query running in this process: the
+    client's to wait for, so that one client never holds the whole long lane."""
+
+
 class WorkerFailed(Exception):
     """A worker died or failed on a query for a reason that is ours, not the client's."""
 
@@ -127,13 +133,18 @@ def _worker_main(snapshot_path: str, conn: Connection, parent: int) -> None:
         started = time.perf_counter()
         try:
             written = evaluate(store, union, job)
-            # The body goes as raw bytes after a small header: no pickling (and copying) of a large answer.
-            conn.send(("ok", written.rows, written.truncated, time.perf_counter() - started))
-            conn.send_bytes(written.body)
+            reply: tuple = ("ok", written.rows, written.truncated, time.perf_counter() - started)
         except SyntaxError as error:
-            conn.send(("syntax", str(error)))
+            reply, written = ("syntax", str(error)), None
         except Exception as error:  # reported to the parent, which answers 500: a bug of ours or the engine's
-            conn.send(("error", f"{type(error).__name__}: {error}"))
+            reply, written = ("error", f"{type(error).__name__}: {error}"), None
+        try:
+            conn.send(reply)
+            if written is not None:
+                # The body goes as raw bytes after a small header: no pickling (and copying) of a large answer.
+                conn.send_bytes(written.body)
+        except OSError:  # the HTTP process stopped waiting (the query was stopped) or is gone
+            return
 
 
 def worker_entry() -> None:
@@ -191,9 +202,9 @@ class QueryPool:
     """Worker processes over one snapshot's store, in two lanes; thread-safe.
 
     ``workers`` wait for new queries. A query still running after ``long_after_s`` is long: its worker
-    leaves the pool for the long lane (at most ``long_lane`` at once) and a fresh worker takes its place,
-    so a short query never waits behind a long one; a query that becomes long while the long lane is
-    full is stopped (:class:`LongLaneFull`). While a query runs, its worker's resident memory is
+    leaves the pool for the long lane (at most ``long_lane`` at once, one per client) and a fresh worker
+    takes its place, so a short query never waits behind a long one; a query that becomes long while the
+    long lane is full is stopped (:class:`LongLaneFull`), as is a client's second (:class:`SecondLongQuery`). While a query runs, its worker's resident memory is
     watched, and a worker past ``max_memory`` bytes is stopped (:class:`QueryTooLarge`) before the
     machine runs short: Oxigraph materialises a whole sort before applying LIMIT.
     """
@@ -209,7 +220,7 @@ class QueryPool:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
-        self._long = 0
+        self._long: collections.Counter[str] = collections.Counter()  # long queries running, by client
         self._closed = False
         started = [_Worker(self.snapshot_path) for _ in range(workers)]  # all start at once, then we wait for each
         try:
@@ -256,21 +267,21 @@ class QueryPool:
                 self._add(worker)
             return
 
-    def run(self, job: QueryJob, timeout_s: float) -> QueryOutcome:
-        """Run ``job`` on an idle worker within ``timeout_s``.
+    def run(self, job: QueryJob, timeout_s: float, client: str = "") -> QueryOutcome:
+        """Run ``job`` for ``client`` (its address) on an idle worker within ``timeout_s``.
 
         A worker that dies under a query (killed, out of memory, a crash in the engine) is replaced and the
         query run once more, on another worker, in the time left: queries only read, so running one twice is
         safe, and the client sees an error only if the query kills that worker too."""
         deadline = time.monotonic() + timeout_s
         try:
-            return self._attempt(job, timeout_s)
+            return self._attempt(job, timeout_s, client)
         except _WorkerDied:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped") from None
             try:
-                return self._attempt(job, remaining)
+                return self._attempt(job, remaining, client)
             except _WorkerDied as died:
                 raise WorkerFailed(f"the query stopped two query workers ({died})") from None
 
@@ -287,12 +298,12 @@ class QueryPool:
                 return worker
             self._replace(worker)
 
-    def _attempt(self, job: QueryJob, timeout_s: float) -> QueryOutcome:
+    def _attempt(self, job: QueryJob, timeout_s: float, client: str) -> QueryOutcome:
         worker = self._idle_worker()
         long = False
         try:
             worker.conn.send(job)
-            long = self._wait(worker, timeout_s)
+            long = self._wait(worker, timeout_s, client)
             reply = worker.conn.recv()
             body = worker.conn.recv_bytes() if reply[0] == "ok" else b""
         except (EOFError, OSError) as error:
@@ -303,7 +314,7 @@ class QueryPool:
             raise _WorkerDied(type(error).__name__) from None
         finally:
             if long:
-                self._leave_long_lane()
+                self._leave_long_lane(client)
         if long:
             self._retire(worker)  # its successor took its place in the pool when it became long
         else:
@@ -315,7 +326,7 @@ class QueryPool:
             raise QuerySyntaxError(reply[1])
         raise WorkerFailed(reply[1])
 
-    def _wait(self, worker: _Worker, timeout_s: float) -> bool:
+    def _wait(self, worker: _Worker, timeout_s: float, client: str) -> bool:
         """Wait until ``worker`` answers, watching it; return whether its query became long.
 
         A query stopped here (time, memory, a full long lane) has its worker killed and replaced."""
@@ -330,35 +341,38 @@ class QueryPool:
                     raise QueryTooLarge(f"the query needed more than {self.max_memory / 2**20:,.0f} MiB of memory "
                                         "and was stopped")
                 if not long and ran >= self.long_after_s:
-                    if not self._enter_long_lane():
-                        raise LongLaneFull(f"the query ran longer than {self.long_after_s:g} s while "
-                                           f"{self.long_lane} long queries were running here, as many as may at once")
+                    self._enter_long_lane(client)
                     long = True
                     self._start_successor()
-        except (QueryTimeout, QueryTooLarge, LongLaneFull):
+        except (QueryTimeout, QueryTooLarge, LongLaneFull, SecondLongQuery):
             if long:
-                self._leave_long_lane()
+                self._leave_long_lane(client)
                 self._retire(worker)
             else:
                 self._replace(worker)
             raise
         return long
 
-    def _enter_long_lane(self) -> bool:
+    def _enter_long_lane(self, client: str) -> None:
         with self._lock:
-            if self._long >= self.long_lane:
-                return False
-            self._long += 1
-            return True
+            if self._long[client]:
+                raise SecondLongQuery(f"the query ran longer than {self.long_after_s:g} s while another long query "
+                                      "of yours was running; send the next when it has finished")
+            if sum(self._long.values()) >= self.long_lane:
+                raise LongLaneFull(f"the query ran longer than {self.long_after_s:g} s while {self.long_lane} long "
+                                   "queries were running here, as many as may at once")
+            self._long[client] += 1
 
-    def _leave_long_lane(self) -> None:
+    def _leave_long_lane(self, client: str) -> None:
         with self._lock:
-            self._long -= 1
+            self._long[client] -= 1
+            if not self._long[client]:
+                del self._long[client]
 
     @property
     def long_running(self) -> int:
         with self._lock:
-            return self._long
+            return sum(self._long.values())
 
     def close(self) -> None:
         with self._lock:

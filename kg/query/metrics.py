@@ -78,7 +78,8 @@ class Metrics:
                                    "they ran: inline (in the HTTP process) or in a worker.", ["runner"],
                                    buckets=QUERY_BUCKETS, registry=own)
         self._stopped = Counter("kg_queries_stopped", "Queries stopped while running, by why: time (the time limit), "
-                                "memory (KG_QUERY_MAX_MEMORY), long-lane-full (KG_LONG_QUERIES were running).",
+                                "memory (KG_QUERY_MAX_MEMORY), long-lane-full (KG_LONG_QUERIES were running), second-long (its client's "
+                                "other long query was running).",
                                 ["reason"], registry=own)
         self._refused = Counter("kg_queries_refused", "Requests refused before running (updates, SERVICE, "
                                 "unknown graphs, syntax).", registry=own)
@@ -97,7 +98,7 @@ class Metrics:
         # Every series from the start: one that appears later loses its first rise in rate().
         for runner in ("inline", "worker"):
             self._duration.labels(runner)
-        for reason in ("time", "memory", "long-lane-full"):
+        for reason in ("time", "memory", "long-lane-full", "second-long"):
             self._stopped.labels(reason)
         for reason in ("budget", "concurrency"):
             self._over_limit.labels(reason)

@@ -15,14 +15,14 @@ from kg.config import Settings
 from kg.formats import BY_FORM, Format, by_name, negotiate
 from kg.query.cache import ResultCache
 from kg.query.executor import (InlineRunner, LongLaneFull, PoolBusy, QueryJob, QueryOutcome, QueryPool, QueryTimeout,
-                               QueryTooLarge)
+                               QueryTooLarge, SecondLongQuery)
 from kg.query.fair_use import Ledger, OverLimit
 from kg.query.guard import QueryRefused, analyse, check
 from kg.query.metrics import Metrics
 from kg.snapshot import Snapshot
 
 #: Why a running query was stopped, as /metrics names it.
-STOPPED = {QueryTimeout: "time", QueryTooLarge: "memory", LongLaneFull: "long-lane-full"}
+STOPPED = {QueryTimeout: "time", QueryTooLarge: "memory", LongLaneFull: "long-lane-full", SecondLongQuery: "second-long"}
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class Endpoint:
         started = time.monotonic()
         charged = None
         try:
-            outcome = self.pool.run(job, self.settings.query_timeout_s)
+            outcome = self.pool.run(job, self.settings.query_timeout_s, client)
             charged = outcome.seconds  # what it ran, not what it waited for a worker
             return outcome
         except tuple(STOPPED) as stopped:

@@ -52,6 +52,8 @@ class Release:
         #: The example queries of this release, not of the working tree.
         self.questions: list[CompetencyQuestion] = questions(snapshot.questions_dir)
         self._models: dict[str, Any] = {}
+        # Apart from the count of requests: a model can take a second to build, and no other request may wait for it.
+        self._models_lock = threading.Lock()
         self._lock = threading.Lock()
         self._requests = 0
         self._retired = False
@@ -60,7 +62,7 @@ class Release:
         """A model of this release (the catalogue, the ontology docs), built the first time a request asks."""
         found = self._models.get(key)
         if found is None:
-            with self._lock:
+            with self._models_lock:
                 found = self._models.get(key)
                 if found is None:
                     found = self._models[key] = build()

@@ -10,7 +10,8 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from kg.formats import HTML, TRIPLE_FORMATS, TURTLE
-from kg.query.executor import LongLaneFull, PoolBusy, QuerySyntaxError, QueryTimeout, QueryTooLarge, WorkerFailed
+from kg.query.executor import (LongLaneFull, PoolBusy, QuerySyntaxError, QueryTimeout, QueryTooLarge, SecondLongQuery,
+                               WorkerFailed)
 from kg.query.fair_use import OverLimit
 from kg.query.guard import QueryRefused
 from kg.query.protocol import Endpoint, ProtocolRequest
@@ -122,6 +123,8 @@ def sparql() -> Response:
     except (QueryTimeout, QueryTooLarge) as error:
         return Response(f"Query stopped: {error}. Narrow it down (LIMIT, more specific patterns).\n", status=503,
                         mimetype="text/plain", headers={"Retry-After": "1"})
+    except SecondLongQuery as error:
+        return Response(f"Query stopped: {error}.\n", status=429, mimetype="text/plain", headers={"Retry-After": "5"})
     except LongLaneFull as error:
         return Response(f"Query stopped: {error}. Try again shortly, or narrow it down.\n", status=503,
                         mimetype="text/plain", headers={"Retry-After": "5"})
