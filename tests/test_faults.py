@@ -2,9 +2,10 @@
 
 * A build that fails — bad data, a full disk, killed half-way — leaves the served release as it was, and no
   request fails meanwhile; the next good build is served and clears the debris.
-* SIGTERM, or Ctrl-C (SIGINT to the process group), lets the running request finish, refuses new
-  connections, exits 0, and leaves no process of the server behind; also when it comes while the HTTP
-  processes are still starting, and when a request outlasts the grace period.
+* SIGTERM, to `kg serve` or to all its processes (systemd), or Ctrl-C (SIGINT to the process group), lets
+  the running request finish, refuses new connections, exits 0, and leaves no process of the server
+  behind; also when it comes while the HTTP processes are still starting, and when a request outlasts
+  the grace period.
 * An HTTP process killed outright is replaced by one serving the same release; its query workers go with it.
   What clients see (measured): only the requests that process had in flight fail, as a closed connection,
   and each succeeds when sent again.
@@ -229,38 +230,53 @@ def test_a_build_killed_half_way_leaves_the_release_and_the_next_build_clears_up
 # --- stop signals ---
 
 
-@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
+#: How `kg serve` is told to stop: SIGTERM to it (Docker, Kubernetes, kill), SIGINT to its process group (Ctrl-C
+#: in a terminal), SIGTERM to every process of it (systemd's default KillMode=control-group).
+STOPS = {"SIGTERM": (signal.SIGTERM, False), "Ctrl-C": (signal.SIGINT, True), "systemd": (signal.SIGTERM, True)}
+
+
+@pytest.mark.parametrize("how", list(STOPS))
 def test_a_stop_signal_lets_the_running_query_finish_and_leaves_no_process(project_env, tmp_path, how):
-    """SIGTERM to `kg serve`, or a Ctrl-C in its terminal (SIGINT to its whole process group)."""
     env, _ = project_env
     log = tmp_path / "serve.log"
-    server = realserver.start(env, log, new_session=how == "Ctrl-C")
+    sig, to_group = STOPS[how]
+    server = realserver.start(env, log, new_session=to_group)
     try:
         server.wait_started(2)
         answer: dict[str, object] = {}
-        slow = threading.Thread(target=lambda: answer.update(
-            r=_answer(server.query, SLOW, client="127.0.0.9", format="csv", timeout=GRACE_S + 10)))
+
+        def ask() -> None:
+            answer["r"] = _answer(server.query, SLOW, client="127.0.0.9", format="csv", timeout=GRACE_S + 10)
+            answer["at"] = time.monotonic()
+
+        slow = threading.Thread(target=ask)
         slow.start()
-        busy_worker(server)
+        _, running = busy_worker(server)
         tree = server.tree()
         stopped = time.monotonic()
-        if how == "SIGTERM":
-            server.process.send_signal(signal.SIGTERM)
+        if to_group:
+            os.killpg(server.process.pid, sig)
         else:
-            os.killpg(server.process.pid, signal.SIGINT)
+            server.process.send_signal(sig)
         probes = []  # new connections while it stops
         while server.process.poll() is None and time.monotonic() - stopped < GRACE_S + 5:
             probes.append(attempt(lambda: server.request("GET", "/healthz", timeout=5)))
+            if not alive([running]):
+                answer.setdefault("worker ended", time.monotonic())
             time.sleep(0.1)
         status = server.process.wait(GRACE_S + 5)
         took = time.monotonic() - stopped
         slow.join(30)
     finally:
         server.stop()
-    text = log.read_text(errors="replace")
     assert status == 0
     assert answer["r"][0] == 200 and answer["r"][1].split()[1].isdigit(), answer  # the running query finished
-    assert took < GRACE_S and "refused to gracefully stop" not in text, f"{took:.1f} s: an HTTP process was killed"
+    # ... on the worker it was running on, not stopped by the signal and run again on another one
+    assert answer.get("worker ended", answer["at"]) > answer["at"] - 0.5, "its query worker was stopped under it"
+    # A lost signal costs the whole grace period: granian then kills the HTTP process that never heard it. (Its log
+    # line for that, "Killing worker-N after it refused to gracefully stop", is no proof: granian also writes it
+    # when a process it waited for has closed its files and is not yet reaped a millisecond later.)
+    assert took < GRACE_S / 2, f"{took:.1f} s: an HTTP process did not stop until it was killed"
     assert set(probes) <= {200, "ConnectionRefusedError"}  # answered by a process not yet stopping, or refused
     assert attempt(lambda: server.request("GET", "/healthz", timeout=5)) == "ConnectionRefusedError"
     assert alive(tree) == [] and project_processes(Path(env["KG_ROOT"])) == []
@@ -294,7 +310,10 @@ def test_a_stop_signal_while_the_http_processes_start_is_not_lost(project_env, t
     text = log.read_text(errors="replace")
     assert status == 0
     assert "the stop signal came while this HTTP process was starting" in text
-    assert took < GRACE_S and "refused to gracefully stop" not in text, f"{took:.1f} s: an HTTP process was killed"
+    # A lost signal costs the whole grace period: granian then kills the HTTP process that never heard it. (Its log
+    # line for that, "Killing worker-N after it refused to gracefully stop", is no proof: granian also writes it
+    # when a process it waited for has closed its files and is not yet reaped a millisecond later.)
+    assert took < GRACE_S / 2, f"{took:.1f} s: an HTTP process did not stop until it was killed"
     assert project_processes(Path(env["KG_ROOT"])) == []
 
 

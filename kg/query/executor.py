@@ -149,7 +149,10 @@ def _worker_main(snapshot_path: str, conn: Connection, parent: int) -> None:
 
 def worker_entry() -> None:
     """``python -c "from kg.query.executor import worker_entry; worker_entry()" SNAPSHOT FD PARENT_PID``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the parent stops us
+    # Ctrl-C reaches the whole process group, and systemd's stop (KillMode=control-group) sends SIGTERM to every
+    # process of the service: the parent stops us once the query running has been answered.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     snapshot_path, fd, parent = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     _worker_main(snapshot_path, Connection(fd), parent)
 
