@@ -277,7 +277,9 @@ def test_a_stop_signal_lets_the_running_query_finish_and_leaves_no_process(proje
     # line for that, "Killing worker-N after it refused to gracefully stop", is no proof: granian also writes it
     # when a process it waited for has closed its files and is not yet reaped a millisecond later.)
     assert took < GRACE_S / 2, f"{took:.1f} s: an HTTP process did not stop until it was killed"
-    assert set(probes) <= {200, "ConnectionRefusedError"}  # answered by a process not yet stopping, or refused
+    # New connections while it stops: answered by a process not yet stopping, refused once none listens, or (one
+    # that came as its process stopped listening) closed unanswered; none waits, and none gets an error page.
+    assert set(probes) <= {200} | DROPPED, probes
     assert attempt(lambda: server.request("GET", "/healthz", timeout=5)) == "ConnectionRefusedError"
     assert alive(tree) == [] and project_processes(Path(env["KG_ROOT"])) == []
 
