@@ -148,8 +148,8 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Serve the current snapshot (built first if there is none) with granian, KG_HTTP_WORKERS processes.
 
-    Each HTTP process calls ``kg.web:create_app()`` (settings from the environment, which is why the
-    command-line values are put there) and so has its own threads, query workers and store handle;
+    Each HTTP process calls ``kg.web:create_app()`` through :func:`kg.web.serving.create_app` (settings from the
+    environment, which is why the command-line values are put there) and so has its own threads, query workers and store handle;
     they share the listening port, and share their metrics and the clients' budgets in KG_STATE_DIR (by
     default a temporary folder). SIGTERM or SIGINT stops it gracefully within KG_SHUTDOWN_GRACE_S, leaving no
     process behind (:mod:`kg.web.serving`), with status 0.

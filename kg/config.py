@@ -50,7 +50,7 @@ class Settings:
     cache_bytes: int = field(default=64_000_000, metadata={"help": "Answers kept per HTTP process for repeated identical queries against the same release (bytes; KG-Cache header); 0: no cache"})
     state_dir: str = field(default="", metadata={"help": "Folder where the HTTP processes of `kg serve` share their state: pooled /metrics and the clients' query budgets, emptied when it starts; empty: `kg serve` makes a temporary one, and any other WSGI server keeps them in memory, per process"})
     query_timeout_s: float = field(default=30.0, metadata={"help": "Stop a SPARQL query after this many seconds (answered 503)"})
-    shutdown_grace_s: float = field(default=30.0, metadata={"help": "On SIGTERM or SIGINT, how long `kg serve` lets running requests finish (new connections are refused at once) before it kills the HTTP processes still busy"})
+    shutdown_grace_s: float = field(default=30.0, metadata={"help": "On SIGTERM or SIGINT, how long `kg serve` lets running requests finish (taking no new ones) before it kills the HTTP processes still busy"})
     queue_timeout_s: float = field(default=60.0, metadata={"help": "How long a request waits for a free query worker before 503"})
     release_poll_s: float = field(default=1.0, metadata={"help": "How often each HTTP process looks whether build/current names a new release, and switches to it without a restart (seconds); 0: serve the release it started with"})
     max_rows: int = field(default=10000, metadata={"help": "Most result rows (or triples) returned; a cut is announced in the KG-Result-Truncated header"})
