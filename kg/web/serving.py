@@ -7,9 +7,11 @@ new connection is refused; the requests it has running go on to their end (hyper
 connection), then it exits. The main process waits for them up to ``workers_kill_timeout``
 (:attr:`kg.config.Settings.shutdown_grace_s`), SIGKILLs any still running, and exits with status 0. An HTTP
 process that dies is started again at once (``respawn_failed_workers``); one that dies again within 5.5 s of
-being started stops the whole server (granian's crash-loop guard, status 1).
+being started stops the whole server (granian's crash-loop guard, status 1). Its warning "Killing worker-N
+after it refused to gracefully stop" is also written, now and then, for a process that was already exiting
+(its files closed, not yet reaped a millisecond later): only the time a stop takes tells a lost signal.
 
-Two gaps, closed here:
+Three gaps, closed here:
 
 * A signal that reaches an HTTP process before granian has put its own handlers in place there (while
   :func:`create_app` still runs: opening the store, starting query workers) is swallowed by the copy of the
