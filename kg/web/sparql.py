@@ -26,6 +26,15 @@ FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UPDATE = "application/sparql-update"
 ACCEPTED_PARAMETERS = {"query", "default-graph-uri", "named-graph-uri", "format"}
+NARROW = "Narrow it down (LIMIT, more specific patterns)."
+#: A query that was not answered although it was a valid one: status, Retry-After (s), and what to tell the client.
+NOT_ANSWERED = {
+    QueryTimeout: (503, 1, "Query stopped: {error}. " + NARROW),
+    QueryTooLarge: (503, 1, "Query stopped: {error}. " + NARROW),
+    LongLaneFull: (503, 5, "Query stopped: {error}. Try again shortly, or narrow it down."),
+    SecondLongQuery: (429, 5, "Query stopped: {error}."),
+    PoolBusy: (503, 5, "The server is busy: {error}. Try again shortly."),
+}
 #: What a GET without a query is answered with: the service description, or the editor for browsers.
 DESCRIPTION_FORMATS = (*TRIPLE_FORMATS, HTML)
 
@@ -120,17 +129,10 @@ def sparql() -> Response:
     except OverLimit as over:
         return Response(over.message + "\n", status=429, mimetype="text/plain",
                         headers={"Retry-After": str(over.retry_after_s)})
-    except (QueryTimeout, QueryTooLarge) as error:
-        return Response(f"Query stopped: {error}. Narrow it down (LIMIT, more specific patterns).\n", status=503,
-                        mimetype="text/plain", headers={"Retry-After": "1"})
-    except SecondLongQuery as error:
-        return Response(f"Query stopped: {error}.\n", status=429, mimetype="text/plain", headers={"Retry-After": "5"})
-    except LongLaneFull as error:
-        return Response(f"Query stopped: {error}. Try again shortly, or narrow it down.\n", status=503,
-                        mimetype="text/plain", headers={"Retry-After": "5"})
-    except PoolBusy as error:
-        return Response(f"The server is busy: {error}. Try again shortly.\n", status=503, mimetype="text/plain",
-                        headers={"Retry-After": "5"})
+    except tuple(NOT_ANSWERED) as error:
+        status, retry_after, text = NOT_ANSWERED[type(error)]
+        return Response(text.format(error=error) + "\n", status=status, mimetype="text/plain",
+                        headers={"Retry-After": str(retry_after)})
     except WorkerFailed:
         endpoint().metrics.error()
         raise
