@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (ROOT, LoopbackClient, Reply, command_line, machine, machine_markdown, ratio,  # noqa: E402
+from _common import (ROOT, LoopbackClient, Reply, command_line, machine, machine_markdown,  # noqa: E402
                      synthetic_snapshot, versions, write_section)
 from endpoint import Server, ours_server, percentile  # noqa: E402
 from kg.config import Settings  # noqa: E402
@@ -188,7 +188,11 @@ def _ms(value: float | None) -> str:
 
 
 def _x(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}×"
+    return "–" if not value else f"{value:.1f}×" if value < 100 else f"{value:,.0f}×"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return _x(a / b if a and b else None)
 
 
 def _gmean(values: list[float | None]) -> float | None:
@@ -215,9 +219,9 @@ def render(args: argparse.Namespace, runs: list[SnapshotRun], info: dict, libs: 
         for q in run.queries:
             worker = statistics.median(q.worker_s) * 1000 if q.worker_s else None
             out.append(f"| {q.name} | {q.rows} | {_ms(q.miss.median)} ({_ms(q.miss.p95)}) | {_ms(q.hit.median)} "
-                       f"({_ms(q.hit.p95)}) | {ratio(q.miss.median, q.hit.median)} | {_ms(q.uncached_first.median)} "
+                       f"({_ms(q.hit.p95)}) | {_ratio(q.miss.median, q.hit.median)} | {_ms(q.uncached_first.median)} "
                        f"({_ms(q.uncached_first.p95)}) | {_ms(q.uncached_repeat.median)} ({_ms(q.uncached_repeat.p95)}) "
-                       f"| {ratio(q.uncached_repeat.median, q.hit.median)} | {_ms(worker)} |")
+                       f"| {_ratio(q.uncached_repeat.median, q.hit.median)} | {_ms(worker)} |")
         sums = {kind: sum(getattr(q, kind).median or 0 for q in run.queries)
                 for kind in ("miss", "hit", "uncached_first", "uncached_repeat")}
         gm_miss = _gmean([q.miss.median / q.hit.median for q in run.queries if q.miss.median and q.hit.median])
@@ -228,7 +232,7 @@ def render(args: argparse.Namespace, runs: list[SnapshotRun], info: dict, libs: 
                    f"{_ms(sums['uncached_first'])} | {_ms(sums['uncached_repeat'])} | **{_x(gm_saved)}** | |")
         errors = [f"{q.name}: {e}" for q in run.queries for e in q.header_errors]
         fresh = sum(q.fresh_repeats for q in run.queries), sum(q.fresh_hits for q in run.queries)
-        out += ["", f"- `KG-Cache` headers: " + ("every response as expected (miss, then hit; none without a cache), "
+        out += ["", "- `KG-Cache` headers: " + ("every response as expected (miss, then hit; none without a cache), "
                                                  "every hit's body the miss's" if not errors else
                                                  f"**{len(errors)} unexpected**: " + "; ".join(errors[:5])),
                 f"- /metrics `kg_cache_lookups_total` during the run: {run.metrics.get('hit', 0):,.0f} hits, "

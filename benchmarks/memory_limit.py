@@ -258,6 +258,7 @@ class ServedRun:
     peak_worker: int = 0
     worker_hwm: int = 0
     crossed_at_s: float | None = None  # first sample with a worker past the limit, since the query was sent
+    last_below_s: float | None = None  # the last sample before that (or before the answer) with every worker below it
     peak_at_s: float | None = None  # since the query was sent, until the largest worker had 95% of its peak
     growth_mib_s: float | None = None  # its mean growth until then
     capped: bool = False
@@ -321,25 +322,32 @@ def served(snapshot: Path, name: str, label: str, max_memory: int, timeout_s: fl
         watch.stop()
     finally:
         server.stop()
+    _summarise(run, watch, prober.probes, sent, answered)
+    print(f"{label} {name}: {run.status} after {run.seconds:.1f} s; worker peak {run.peak_worker / MIB:,.0f} MiB; "
+          f"probes {run.probes_ok}/{run.probes}", file=sys.stderr, flush=True)
+    return run
+
+
+def _summarise(run: ServedRun, watch: TreeWatch, probes: list[Probe], sent: float, answered: float) -> None:
+    """What the samples taken between sending the query and its answer say, and what the other client saw."""
     during = [s for s in watch.samples if sent <= s.t <= answered]
     run.peak_tree, run.peak_worker = max((s.tree for s in during), default=0), max((s.worker for s in during), default=0)
     run.workers_during = max((s.workers for s in during), default=0)
     run.worker_hwm, run.capped = watch.worker_hwm, watch.capped
-    crossed = next((s for s in during if s.worker > max_memory), None)
+    crossed = next((s for s in during if s.worker > run.max_memory), None)
     run.crossed_at_s = crossed.t - sent if crossed else None
+    below = [s for s in during if s.worker <= run.max_memory and (crossed is None or s.t < crossed.t)]
+    run.last_below_s = below[-1].t - sent if below else None
     if during:
         # The sort's rows are all in memory long before it ends: when did the worker reach (nearly) its peak?
         near = next(s for s in during if s.worker >= 0.95 * run.peak_worker)
         run.peak_at_s = near.t - sent
         if near.t > during[0].t:
             run.growth_mib_s = (near.worker - during[0].worker) / MIB / (near.t - during[0].t)
-    run.probes = len(prober.probes)
-    run.probes_ok = sum(p.status == 200 for p in prober.probes)
+    run.probes = len(probes)
+    run.probes_ok = sum(p.status == 200 for p in probes)
     for kind in ("lookup", "cheap"):
-        run.probe_max_ms[kind] = max((p.ms for p in prober.probes if p.kind == kind), default=0.0)
-    print(f"{label} {name}: {run.status} after {run.seconds:.1f} s; worker peak {run.peak_worker / MIB:,.0f} MiB; "
-          f"probes {run.probes_ok}/{run.probes}", file=sys.stderr, flush=True)
-    return run
+        run.probe_max_ms[kind] = max((p.ms for p in probes if p.kind == kind), default=0.0)
 
 
 def _ask(client: LoopbackClient, query: str) -> tuple[int, float]:
@@ -412,9 +420,7 @@ def render(args: argparse.Namespace, quads: int, bares: list[BareRun], runs: lis
         row("… at the start (store open)", _mib(bare_run.rss_open), ["–"] * len(columns))
         row("… 95% of it reached after (mean growth until then)", "–",
             ["–" if r.growth_mib_s is None else f"{_s(r.peak_at_s)} ({r.growth_mib_s:,.0f} MiB/s)" for r in columns])
-        row("limit passed, seen after / answered that much later", "–",
-            [f"{_s(r.crossed_at_s)} / {_s(r.seconds - r.crossed_at_s)}" if r.crossed_at_s is not None else "not passed"
-             for r in columns])
+        row("stopped: the limit first seen passed / answer that much later", "–", [_stop(r) for r in columns])
         row("server process tree: idle → peak", "–", [f"{_mib(r.baseline_tree)} → {_mib(r.peak_tree)}" for r in columns])
         row("another client meanwhile (every 0.25 s): answered 200", "–", [f"{r.probes_ok} of {r.probes}" for r in columns])
         row("… slowest lookup / cheap query", "–",
@@ -435,6 +441,17 @@ def render(args: argparse.Namespace, quads: int, bares: list[BareRun], runs: lis
         if capped:
             out += [f"Stopped by this script past {_mib(args.cap)} of server memory: {', '.join(capped)}.", ""]
     return "\n".join(out) + "\n"
+
+
+def _stop(run: ServedRun) -> str:
+    """How soon after the worker passed its limit the client had its 503: the server watches every 50 ms too."""
+    if not (run.status == 503 and "memory" in run.message):
+        return "–"
+    if run.crossed_at_s is not None:
+        return f"{_s(run.crossed_at_s)} / {_s(run.seconds - run.crossed_at_s)}"
+    if run.last_below_s is None:
+        return "not seen"
+    return f"between two samples / at most {_s(run.seconds - run.last_below_s)} after the last one below it"
 
 
 def _answer(run: ServedRun) -> str:
@@ -489,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
             limit = parse_bytes(args.limit, "--limit")
         else:
             limit = shipped.query_max_memory_bytes if peak > shipped.query_max_memory_bytes else peak // 2 // MIB * MIB
-        plan = [("below the bare peak", limit, shipped.query_timeout_s)]
+        plan = [("below the bare peak" + (" (shipped)" if limit == shipped.query_max_memory_bytes else ""), limit,
+                 shipped.query_timeout_s)]
         if not args.no_shipped and limit != shipped.query_max_memory_bytes:
             plan.append(("shipped limits", shipped.query_max_memory_bytes, shipped.query_timeout_s))
         if args.raised:
