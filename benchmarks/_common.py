@@ -1,4 +1,5 @@
-"""Shared by the benchmark scripts: a description of the machine, and refreshing one section of BENCHMARKS.md.
+"""Shared by the benchmark scripts: a description of the machine, refreshing one section of BENCHMARKS.md,
+a synthetic project built once and reused, and a client of the real server from one loopback address.
 
 Each benchmark owns one section of BENCHMARKS.md, delimited by ``<!-- BEGIN name -->`` and
 ``<!-- END name -->``; a run replaces only its own section and leaves the others as they are.
@@ -6,15 +7,20 @@ Each benchmark owns one section of BENCHMARKS.md, delimited by ``<!-- BEGIN name
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import platform
 import re
 import shlex
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
@@ -91,6 +97,96 @@ def write_section(name: str, body: str, path: Path = BENCHMARKS_MD) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + block
     path.write_text(text, encoding="utf-8")
+
+
+def synthetic_snapshot(triples: int, work: Path, seed: int = 1, env: dict[str, str] | None = None) -> Path:
+    """The snapshot of a `kg synth` project of about ``triples`` triples in ``work``, generated and built only
+    if it is not there yet: at 10^6 triples `kg build` takes about a minute and 3 GB, which a benchmark run
+    need not pay again. `kg build` itself does nothing when the snapshot is up to date (input hash)."""
+    folder = work / f"n{triples}-seed{seed}"
+    env = {**os.environ, **(env or {})}
+    manifest = folder / "synth-manifest.json"
+    try:
+        made = json.loads(manifest.read_text())
+        fresh = (made["target_triples"], made["seed"], made["violations_per_kind"]) == (triples, seed, 0)
+    except (OSError, ValueError, KeyError):
+        fresh = False
+    if not fresh:
+        print(f"generating {triples:,} synthetic triples in {folder}", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "kg.cli", "synth", str(folder), "--triples", str(triples), "--seed",
+                        str(seed), "--force"], check=True, env=env, stdout=subprocess.DEVNULL)
+    print(f"kg build --root {folder} (does nothing if up to date)", file=sys.stderr, flush=True)
+    subprocess.run([sys.executable, "-m", "kg.cli", "--root", str(folder), "build"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    return (folder / "build" / "current").resolve()
+
+
+JSON_RESULTS = "application/sparql-results+json"
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+    seconds: float  # client-side, from sending the request to the last byte of the body
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+class LoopbackClient:
+    """HTTP/1.1 from one loopback address (any of 127.0.0.0/8), which the server's fair use counts as one client.
+
+    ``keep_alive``: one connection for every request, so every request reaches the same HTTP process of
+    `kg serve` (each has its own answer cache); else a new connection per request, as a client without
+    keep-alive, which the kernel hands to either process. No Accept-Encoding: answers are not compressed.
+    """
+
+    def __init__(self, port: int, address: str = "127.0.0.1", keep_alive: bool = True, timeout: float = 60) -> None:
+        self.port, self.address, self.keep_alive, self.timeout = port, address, keep_alive, timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    def sparql(self, query: str, accept: str = JSON_RESULTS, timeout: float | None = None) -> Reply:
+        return self.get("/sparql?" + urlencode({"query": query}), accept, timeout)
+
+    def get(self, path: str, accept: str = "*/*", timeout: float | None = None) -> Reply:
+        for attempt in (1, 2):
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout or self.timeout,
+                                                        source_address=(self.address, 0))
+            self._conn.timeout = timeout or self.timeout
+            started = time.perf_counter()
+            try:
+                self._conn.request("GET", path, headers={"Accept": accept})
+                response = self._conn.getresponse()
+                body = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.close()  # the server closed an idle keep-alive connection: once more on a new one
+                if attempt == 2 or not self.keep_alive:
+                    raise
+                continue
+            except BaseException:
+                self.close()
+                raise
+            reply = Reply(response.status, response.headers, body, time.perf_counter() - started)
+            if not self.keep_alive or (response.getheader("Connection") or "").lower() == "close":
+                self.close()
+            return reply
+        raise AssertionError("unreachable")
+
+    def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        """/metrics as {(sample name, sorted labels): value}."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(self.get("/metrics").text) for s in family.samples}
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def _cpu_model() -> str:
