@@ -39,6 +39,7 @@ from kg.namespaces import IC
 from kg.query.store import GraphStore
 from kg.site.catalogue import DATED_KINDS, MAIN_CLASSES, Catalogue
 from kg.site.describe import Describer
+from kg.site.maps import CityMap
 from kg.site.pages import PAGE_FORMATS, page_model
 from kg.site.urls import Urls
 from kg.web.negotiation import client_has, content_type, negotiated
@@ -71,6 +72,7 @@ class Site:
     describer: Describer
     catalogue: Catalogue
     urls: Urls
+    maps: CityMap
 
     @property
     def base(self) -> str:
@@ -85,7 +87,8 @@ def site() -> Site:
 def _build_site(release: Release) -> Site:
     base = current_app.extensions["kg.settings"].base_iri
     store = release.store
-    return Site(store, Describer(store, base), Catalogue(store, base), current_app.extensions["kg.urls"])
+    catalogue = Catalogue(store, base)
+    return Site(store, Describer(store, base), catalogue, current_app.extensions["kg.urls"], CityMap(store, catalogue))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,7 +156,7 @@ def _resource(path: str, kind: str | None) -> Response:
     if by_accept:
         headers["Content-Location"] = f"{route}.{chosen.suffix}"
     if chosen is HTML:
-        return _page("resource.html", headers=headers, r=page_model(description, s.urls))
+        return _page("resource.html", headers=headers, r=page_model(description, s.urls), place_map=s.maps.of(iri, s.urls))
     return _finish(description.serialize(chosen), chosen.media_type, headers=headers)
 
 
@@ -185,7 +188,7 @@ def home() -> Response:
                  entities=len(s.catalogue.entries), classes=classes, graphs=graphs, examples=examples,
                  kinds=_kind_summaries(s), base=s.base, build_id=manifest.get("build_id", ""),
                  built_at=manifest.get("built_at", "")[:10], endpoint=request.host_url.rstrip("/") + s.urls.sparql,
-                 example_iri=s.base + "id/city/helsinki")
+                 example_iri=s.base + "id/city/helsinki", city_map=s.maps.overview(s.urls))
 
 
 def _kind_summaries(s: Site) -> list[dict]:
@@ -221,7 +224,7 @@ def kind_index(kind: str) -> Response:
             sections[0]["heading"] = None
     return _page("index.html", title=KIND_TITLES.get(kind, kind.capitalize()), kinds=[], sections=sections,
                  count=len(rows), dated=dated, show_when=any(r["when"] for r in rows),
-                 show_place=any(r["places"] for r in rows),
+                 show_place=any(r["places"] for r in rows), city_map=s.maps.overview(s.urls) if kind == "city" else None,
                  intro=("In date order, earliest first; undated ones last." if dated else None))
 
 
