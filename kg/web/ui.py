@@ -3,7 +3,9 @@
 The editor is YASGUI (https://github.com/rdfjs/Yasgui), vendored in ``static/yasgui/`` by
 ``scripts/update-yasgui.sh`` and served from here, so the page needs no CDN and works offline.
 Our prefixes are declared in the editor's starting query, and the competency questions of
-``queries/`` are offered as example queries, each with the research question it answers.
+``queries/`` are offered as example queries, each with the research question it answers. Results with
+GeoSPARQL WKT literals can also be shown on a map (``static/editor-map.js``, a YASR plugin drawn by
+``static/map.js`` over the vendored country outlines of ``static/map/``).
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def editor() -> Response:
         "editor.html",
         examples=examples,
         default_query=default_query(),
-        config={"endpoint": urls.sparql, "prefixes": PREFIXES, "defaultQuery": default_query()},
+        config={"endpoint": urls.sparql, "prefixes": PREFIXES, "defaultQuery": default_query(), "base": urls.base,
+                "atlas": asset_url("map/countries-110m.json")},
         endpoint_url=request.host_url.rstrip("/") + urls.sparql,
         asset=asset_url,
     )

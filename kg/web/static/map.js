@@ -15,6 +15,7 @@
   var counter = 0;
 
   function atlas(url) {
+    if (!url) return Promise.resolve(null);
     if (!atlases[url]) {
       atlases[url] = fetch(url, { credentials: "same-origin" })
         .then(function (response) {
