@@ -52,3 +52,152 @@ def test_example_queries_run_and_render_results(browser, server_url: str) -> Non
         context.close()
     assert not errors, errors
     assert not elsewhere, f"the page fetched from other hosts: {elsewhere}"
+
+
+# --- the maps: every city with coordinates on the home page and the city index, one on a city's page, and the
+# --- editor's map view; counted against SPARQL over the same snapshot, never a constant
+
+CITY_POINTS = """PREFIX geo: <http://www.opengis.net/ont/geosparql#>
+SELECT ?city (SAMPLE(?name) AS ?label) (SAMPLE(?wkt) AS ?point) WHERE {
+  ?city a ic:City ; rdfs:label ?name ; geo:hasGeometry/geo:asWKT ?wkt .
+  FILTER(REGEX(STR(?wkt), "^\\\\s*POINT\\\\s*\\\\(", "i"))
+} GROUP BY ?city ORDER BY ?city"""
+
+
+def cities_with_points(store) -> list[tuple[str, str]]:
+    """(IRI, label) of every city the graph gives a WKT point, by SPARQL."""
+    found = [(row["city"].value, row["label"].value) for row in store.query(CITY_POINTS)]
+    assert found, "no city has a point (geo:hasGeometry/geo:asWKT) in the data"
+    return found
+
+
+def watched_page(context, server_url: str, problems: list[str]):
+    page = context.new_page()
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: None if r.url.startswith((server_url, "blob:", "data:"))
+            else problems.append("fetched from another host: " + r.url))
+    return page
+
+
+def local_path(iri: str) -> str:
+    return "/" + iri.split("https://w3id.org/integrating-cities/", 1)[1]
+
+
+def test_maps_show_every_city_and_link_to_its_page(browser, server_url: str, store) -> None:
+    from playwright.sync_api import expect
+
+    cities = cities_with_points(store)
+    iri, label = cities[0]
+    problems: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = watched_page(context, server_url, problems)
+        for path in ("/", "/id/city/"):
+            page.goto(server_url + path)
+            figure = page.locator("figure.kg-map-overview[data-state=drawn]")
+            expect(figure).to_have_count(1, timeout=RESULT_TIMEOUT_MS)
+            markers = figure.locator("svg a.kg-map-marker")
+            expect(markers).to_have_count(len(cities))
+            # The SVG is named and described; the land is drawn from the vendored atlas.
+            svg = figure.locator("svg.kg-map-svg")
+            title_id = svg.get_attribute("aria-labelledby")
+            assert figure.locator(f"title#{title_id}").text_content().strip()
+            assert figure.locator(f"desc#{svg.get_attribute('aria-describedby')}").text_content().strip()
+            assert len(figure.locator("path.kg-map-land").first.get_attribute("d")) > 1000
+            expect(figure.locator("figcaption")).to_contain_text("memberships and events")
+            # Each marker is a link, with a name, to the city's page here (not to w3id.org).
+            marker = figure.locator(f"a.kg-map-marker[data-iri='{iri}']")
+            expect(marker).to_have_attribute("href", local_path(iri))
+            expect(marker).to_have_attribute("aria-label", re.compile("^" + re.escape(label) + r": \d+ membership"))
+            assert sorted(markers.evaluate_all("ms => ms.map(m => m.getAttribute('href'))")) == sorted(
+                local_path(i) for i, _ in cities)
+        # The list of cities stays on the index page.
+        expect(page.locator("table a", has_text=label).first).to_have_attribute("href", local_path(iri))
+
+        # Keyboard: a marker takes the focus, and Enter follows it.
+        marker = page.locator(f"figure.kg-map a.kg-map-marker[data-iri='{iri}']")
+        marker.focus()
+        assert marker.evaluate("m => document.activeElement === m")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(server_url + local_path(iri))
+        expect(page.get_by_role("heading", level=1)).to_have_text(label)
+
+        # The city's own page has a small map with its one point, named after it.
+        figure = page.locator("figure.kg-map-place[data-state=drawn]")
+        expect(figure).to_have_count(1, timeout=RESULT_TIMEOUT_MS)
+        point = figure.locator(".kg-map-marker")
+        expect(point).to_have_count(1)
+        expect(point).to_have_attribute("aria-label", label)
+        expect(figure.locator("figcaption")).to_contain_text(re.compile(r"\d+\.\d\d° [NS], \d+\.\d\d° [EW]"))
+        box, frame = point.locator("circle").bounding_box(), figure.locator("svg").bounding_box()
+        assert frame["x"] < box["x"] < frame["x"] + frame["width"] and frame["y"] < box["y"] < frame["y"] + frame["height"]
+    finally:
+        context.close()
+    assert not problems, problems
+
+
+def test_maps_fit_a_phone(browser, server_url: str, store) -> None:
+    from playwright.sync_api import expect
+
+    cities = cities_with_points(store)
+    problems: list[str] = []
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = watched_page(context, server_url, problems)
+        for path, kind, count in (("/", "overview", len(cities)), ("/id/city/", "overview", len(cities)),
+                                  (local_path(cities[-1][0]), "place", 1)):
+            page.goto(server_url + path)
+            figure = page.locator(f"figure.kg-map-{kind}[data-state=drawn]")
+            expect(figure.locator(".kg-map-marker")).to_have_count(count, timeout=RESULT_TIMEOUT_MS)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{path} is {overflow}px wider than a phone screen"
+            assert figure.locator("svg.kg-map-svg").bounding_box()["width"] <= 390
+    finally:
+        context.close()
+    assert not problems, problems
+
+
+def test_the_editor_shows_wkt_results_on_a_map(browser, server_url: str, store) -> None:
+    from playwright.sync_api import expect
+
+    cities = cities_with_points(store)
+    iri, label = cities[0]
+    query = ("PREFIX geo: <http://www.opengis.net/ont/geosparql#>\n"
+             "SELECT ?city ?wkt WHERE {\n  ?city a ic:City ; geo:hasGeometry/geo:asWKT ?wkt .\n}")
+    problems: list[str] = []
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = watched_page(context, server_url, problems)
+        page.goto(server_url + "/sparql")
+        page.wait_for_function("window.kgEditor !== undefined")
+        panel = page.locator(".tabPanel.active")
+        run = panel.locator(".yasqe_queryButton")
+        map_button = panel.locator(".yasr .select_map")
+
+        # Results without WKT literals: no map offered.
+        page.evaluate("q => window.kgEditor.yasgui.getTab().getYasqe().setValue(q)", "SELECT ?city WHERE { ?city a ic:City }")
+        run.click()
+        expect(panel.locator(".yasr table.dataTable")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+        expect(map_button).to_be_hidden()
+
+        # SELECT ?city ?wkt: the map is offered, and shows one link per row, to the city's page here.
+        page.evaluate("q => window.kgEditor.yasgui.getTab().getYasqe().setValue(q)", query)
+        run.click()
+        expect(panel.locator(".yasr_response_chip")).to_contain_text(f"{len(cities)} results", timeout=RESULT_TIMEOUT_MS)
+        expect(map_button).to_be_visible()
+        map_button.click()
+        figure = panel.locator("figure.kg-map-results[data-state=drawn]")
+        expect(figure).to_have_count(1, timeout=RESULT_TIMEOUT_MS)
+        expect(figure.locator("a.kg-map-marker")).to_have_count(len(cities))
+        assert len(figure.locator("path.kg-map-land").first.get_attribute("d")) > 1000
+        marker = figure.locator(f"a.kg-map-marker[data-iri='{iri}']")
+        expect(marker).to_have_attribute("href", local_path(iri))
+        expect(marker).to_have_attribute("aria-label", re.compile(re.escape(local_path(iri).rsplit("/", 1)[1])))
+        expect(figure.locator("figcaption")).to_contain_text(f"{len(cities)} points from ?wkt")
+        marker.click()
+        expect(page).to_have_url(server_url + local_path(iri))
+        expect(page.get_by_role("heading", level=1)).to_have_text(label)
+    finally:
+        context.close()
+    assert not problems, problems
