@@ -18,8 +18,10 @@ suffix) is what the data uses everywhere. Every one of our IRIs behaves the same
 An unknown IRI gets ``404`` — a page with a search box and the nearest labels for browsers, one line
 of text for programs — and so does any path no route of the site knows. Pages for people: ``/`` (what
 the graph is, holds, how to query, cite and download it), ``/id/`` and ``/id/<kind>/`` (indexes, events
-in date order), ``/graph/`` (the named graphs), ``/search?q=`` (label search). Pages work without
-JavaScript and embed their description as JSON-LD for schema.org consumers.
+in date order), ``/graph/`` (the named graphs), ``/search?q=`` (label search). The home page and the city
+index show every city with a point on a map, a city's page a small map of where it is (the data from
+:mod:`kg.site.maps`, drawn by ``static/map.js``). Pages work without JavaScript (the maps are then not
+shown; the lists and links are all there) and embed their description as JSON-LD for schema.org consumers.
 
 The queries behind these pages are our own, bounded ones (see :mod:`kg.site.describe`); they run in this
 process on one read-only store per application, not in the query workers that run user SPARQL.
