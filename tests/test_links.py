@@ -226,3 +226,11 @@ def test_a_curated_link_with_its_evidence_passes_and_one_typed_bare_fails(projec
     assert (problem.focus, problem.value, problem.severity) == (CITY + "berlin", "http://example.org/dataset/place/2",
                                                                  "error")
     assert problem.file == "data/links-curated.ttl" and problem.line == len(CURATED.splitlines()) + 1
+
+
+def test_a_broken_data_file_is_named_with_its_line_not_a_traceback(shipped, tmp_path: Path, capsys) -> None:
+    project = _copy_data(shipped, tmp_path)
+    (project / "data" / "broken.ttl").write_text('@prefix ex: <http://e/> .\nex:a ex:b "unterminated ;\n', encoding="utf-8")
+    assert main(["--root", str(project), "link"]) == 2
+    error = capsys.readouterr().err
+    assert "broken.ttl" in error and ":2:" in error and "Traceback" not in error

@@ -27,8 +27,7 @@ from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 
-import pyoxigraph as ox
-
+from kg.build.load import LoadedGraphs, source_files
 from kg.config import Settings
 
 LINKS_STEM = "links-geonames"
@@ -129,13 +128,14 @@ def generated_files(settings: Settings) -> tuple[Path, Path]:
 
 def read_places(settings: Settings) -> list[Place]:
     """Every city and country the data files (all but our own outputs) describe, with all their names."""
-    store = ox.Store()
+    loaded = LoadedGraphs()  # its parser names file, line and column of a syntax error
     outputs = set(generated_files(settings))
-    for path in sorted(settings.data_dir.glob("*.ttl")):
-        if path not in outputs:
-            store.load(path=str(path), format=ox.RdfFormat.TURTLE)
+    for iri, paths in source_files(settings).items():
+        for path in paths:
+            if path not in outputs:
+                loaded.load_file(iri, path)
     places: dict[str, Place] = {}
-    for row in store.query(_PLACES):
+    for row in loaded.store.query(_PLACES, use_default_graph_as_union=True):
         iri = row["place"].value
         place = places.setdefault(iri, Place(iri, is_country=row["kind"].value.endswith("/Country")))
         place.names.add(row["name"].value)
