@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from kg.build.link import check, generated_files, link
 from kg.build.load import TurtleSyntaxError
 from kg.build.pipeline import BuildFailed, Pipeline, Stages, build, up_to_date
 from kg.build.reason import InconsistentGraph
@@ -201,6 +202,21 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
+    if args.check:
+        links, current = check(settings)
+        print(links.report())
+        if not current:
+            print("error: data/links-geonames.ttl is not what `kg link` makes from the installed packages;"
+                  " run `kg link` and review the diff", file=sys.stderr)
+        return EXIT_OK if current else EXIT_VIOLATIONS
+    links, changed = link(settings)
+    print(links.report())
+    print("wrote " + " and ".join(str(p.relative_to(settings.root)) for p in generated_files(settings))
+          if changed else "unchanged: the links are what the installed packages give")
+    return EXIT_OK
+
+
 def cmd_synth(settings: Settings, args: argparse.Namespace) -> int:
     """Write a synthetic project (data/, plus copies of ontology/, shapes/, checks/) of about --triples triples."""
     from kg.dev.synth import MANIFEST, SynthError, synthesize
@@ -235,6 +251,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timings", action="store_true", help="print each stage's time and the peak memory so far")
     p.add_argument("--force", action="store_true", help="build even if the current snapshot has the same inputs")
     p.set_defaults(command=cmd_build)
+
+    p = commands.add_parser("link", help="link cities and countries to GeoNames and ISO 3166 (writes data/links-geonames.ttl)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the files are not what the installed packages give")
+    p.set_defaults(command=cmd_link)
 
     p = commands.add_parser("query", help="run a SPARQL query over the current snapshot (asserted + inferred by default)")
     p.add_argument("sparql", help="the query text, or - to read it from standard input")

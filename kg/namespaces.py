@@ -15,12 +15,14 @@ SH = Namespace("http://www.w3.org/ns/shacl#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+GEO = Namespace("http://www.opengis.net/ont/geosparql#")
+SF = Namespace("http://www.opengis.net/ont/sf#")
 
 #: Kinds of instance IRI, ``<base>id/<kind>/<slug>``; each is also a prefix of the same name.
 INSTANCE_KINDS = (
     "city", "country", "region", "place", "organisation", "partnership", "project", "initiative",
     "work", "source", "news", "person", "membership", "post", "event", "theme", "role", "concept",
-    "scheme", "count", "objective", "funding",
+    "scheme", "count", "objective", "funding", "geometry", "link",
 )
 
 PREFIXES: dict[str, str] = {
@@ -37,6 +39,8 @@ PREFIXES: dict[str, str] = {
     "prov": str(PROV),
     "time": str(TIME),
     "void": str(VOID),
+    "geo": str(GEO),
+    "sf": str(SF),
     "graph": BASE_IRI + "graph/",
     **{kind: f"{BASE_IRI}id/{kind}/" for kind in INSTANCE_KINDS},
 }

@@ -179,12 +179,14 @@ def test_every_named_graph_is_a_subset_with_its_live_counts(description, store, 
 
 
 def test_sources_licence_publisher_and_vocabularies(description, store, shipped):
-    sources = {r["doc"].value for r in store.query("SELECT ?doc WHERE { ?doc a ic:SourceDocument }")}
-    assert len(sources) == 5
+    documents = {r["doc"].value for r in store.query("SELECT ?doc WHERE { ?doc a ic:SourceDocument }")}
+    datasets = {r["doc"].value for r in store.query("SELECT ?doc WHERE { ?doc a ic:ReferenceDataset }")}
+    assert len(documents) == 5 and len(datasets) == 2
     described = {r["s"].value for r in ask(description, "SELECT ?s WHERE { ?d a dcat:Dataset ; dcterms:source ?s }")}
-    assert described == sources
-    graph_sources = {(r["g"].value, r["s"].value) for r in store.query("SELECT ?g ?s WHERE { ?g ic:graphSource ?s }")}
-    assert len(graph_sources) == 5
+    assert described == documents | datasets
+    graph_sources = {(r["g"].value, r["s"].value) for r in store.query(
+        "SELECT ?g ?s WHERE { ?g a ic:DataGraph ; ic:graphSource|dcterms:source ?s }")}
+    assert len(graph_sources) == 5 + 2
     assert {(r["g"].value, r["s"].value) for r in ask(description, "SELECT ?g ?s WHERE { ?sub sd:name ?g ; dcterms:source ?s }")} == graph_sources
     assert bool(description.query(
         "ASK { ?d a void:Dataset, dcat:Dataset ; dcterms:license <https://creativecommons.org/licenses/by/4.0/> ; "
@@ -195,7 +197,7 @@ def test_sources_licence_publisher_and_vocabularies(description, store, shipped)
             "http://www.w3.org/2002/07/owl#", "http://www.w3.org/2004/02/skos/core#"} <= vocabularies
     used = {r["p"].value for r in store.query("SELECT DISTINCT ?p WHERE { [] ?p [] }")}
     assert all(any(p.startswith(v) for v in vocabularies) for p in used)
-    uri_space = ask(description, "SELECT ?u WHERE { ?d void:uriSpace ?u }")
+    uri_space = ask(description, "SELECT ?u WHERE { ?d a dcat:Dataset ; void:uriSpace ?u }")
     assert [r["u"].value for r in uri_space] == [shipped.instance_namespace]
 
 

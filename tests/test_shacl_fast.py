@@ -190,6 +190,39 @@ def test_severity_deactivation_node_kinds_and_nested_shapes_match_pyshacl() -> N
     assert any(v.focus.startswith("_:") for v in got)
 
 
+BOUND_SHAPES = """
+@prefix sh:  <http://www.w3.org/ns/shacl#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex:  <http://example.org/> .
+ex:NumberShape a sh:NodeShape ; sh:targetClass ex:Thing ;
+    sh:property [ sh:path ex:n ; sh:minInclusive -90 ; sh:message "at least -90" ] ,
+                [ sh:path ex:n ; sh:maxInclusive 90.5 ; sh:message "at most 90.5" ] ,
+                [ sh:path ex:n ; sh:minExclusive 0 ; sh:message "above 0" ] ,
+                [ sh:path ex:n ; sh:maxExclusive 10 ; sh:message "below 10" ] ,
+                [ sh:path ex:d ; sh:minExclusive "2011-01-01"^^xsd:date ; sh:message "after 2011" ] ,
+                [ sh:path ex:d ; sh:maxInclusive "2019-12-31"^^xsd:date ; sh:message "in 2019 at the latest" ] .
+"""
+
+BOUND_DATA = """
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex:  <http://example.org/> .
+ex:a a ex:Thing ; ex:n -90, 90.5, 0, 10, 5, 5.0, 9.99, 0.01, -91, 90.51, "5", 5e0, 1e2, "abc", ex:iri, true .
+ex:b a ex:Thing ; ex:d "2011-01-01"^^xsd:date, "2011-01-02"^^xsd:date, "2019-12-31"^^xsd:date,
+    "2020-01-01"^^xsd:date, "2015"^^xsd:gYear, "2015-06-01T10:00:00"^^xsd:dateTime, "not a date"^^xsd:date, 7 .
+"""
+
+
+def test_value_range_bounds_match_pyshacl() -> None:
+    """The four bounds on numbers (equal to the bound, either side, other datatypes) and on dates."""
+    shapes = Graph().parse(data=BOUND_SHAPES, format="turtle")
+    data = Graph().parse(data=BOUND_DATA, format="turtle")
+    expected = Counter(run_shacl(data, shapes, Graph())[0])
+    got = Counter(validate_store(store_of(data), shapes))
+    assert got == expected
+    components = {v.component for v in got}
+    assert {f"sh:{b}ConstraintComponent" for b in ("MinInclusive", "MaxInclusive", "MinExclusive", "MaxExclusive")} <= components
+
+
 # --------------------------------------------------------------------------- what it refuses
 
 SH_PREFIXES = """

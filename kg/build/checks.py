@@ -13,17 +13,19 @@ import tomllib
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from kg.build.load import LoadedGraphs
 from kg.build.report import SEVERITIES, Violation
-from kg.namespaces import IC, PREFIXES
+from kg.namespaces import IC, PREFIXES, SCHEMA, VOID
 
 #: Terms from other vocabularies that data files may use directly.
 FOREIGN_PREDICATES = frozenset(
     {RDF.type, RDFS.label, RDFS.comment, RDFS.seeAlso}
     | {SKOS[t] for t in ("prefLabel", "altLabel", "definition", "inScheme", "broader", "narrower",
-                         "related", "topConceptOf", "hasTopConcept", "note", "scopeNote", "notation")}
+                         "related", "topConceptOf", "hasTopConcept", "note", "scopeNote", "notation",
+                         "exactMatch")}
+    | {SCHEMA.latitude, SCHEMA.longitude, OWL.versionInfo, VOID.uriSpace}  # the links of `kg link` (kg/build/link.py)
     | {DCTERMS[t] for t in ("title", "description", "publisher", "license", "source", "created", "modified")}
 )
 FOREIGN_CLASSES = frozenset({SKOS.Concept, SKOS.ConceptScheme})

@@ -132,12 +132,14 @@ def turtle_files(folder: Path) -> list[Path]:
 
 def source_files(settings: Settings) -> dict[str, list[Path]]:
     """Each graph's Turtle files in load order: all of ``ontology/`` in one graph, then each
-    ``data/<stem>.ttl`` in ``graph/<stem>``."""
+    ``data/<name>.ttl`` in ``graph/<name>``. A file ``data/<name>.<part>.ttl`` goes into ``graph/<name>``
+    too, so that a generated file (``kg link``'s description of its links) can add to a hand-written
+    graph without anyone editing the other's file."""
     graphs: dict[str, list[Path]] = {}
     for path in turtle_files(settings.ontology_dir):
         graphs.setdefault(settings.ontology_graph, []).append(path)
     for path in turtle_files(settings.data_dir):
-        graphs.setdefault(settings.graph_iri(path.stem), []).append(path)
+        graphs.setdefault(settings.graph_iri(path.stem.split(".", 1)[0]), []).append(path)
     return graphs
 
 

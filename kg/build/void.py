@@ -10,7 +10,7 @@ What it says (https://www.w3.org/TR/void/, https://www.w3.org/TR/vocab-dcat-3/):
 
 - ``<base>.well-known/void`` is a ``void:DatasetDescription`` whose primary topic is the dataset
   ``<base>.well-known/void#dataset``, a ``void:Dataset`` and ``dcat:Dataset``: title, description,
-  licence (CC BY 4.0), publisher, the source documents (``dcterms:source``), the SPARQL endpoint,
+  licence (CC BY 4.0), publisher, the source documents and reference datasets (``dcterms:source``), the SPARQL endpoint,
   one ``void:dataDump`` and one ``dcat:Distribution`` per download (URL, media type, byte size, SHA-256
   as an ``spdx:Checksum``), the vocabularies used and the instance URI space;
 - statistics over the union default graph (a set: a triple stated in two graphs counts once):
@@ -21,7 +21,9 @@ What it says (https://www.w3.org/TR/void/, https://www.w3.org/TR/vocab-dcat-3/):
   distinct subjects and objects);
 - a ``void:subset`` per named graph, ``<base>.well-known/void#graph-<name>`` with ``sd:name`` the graph
   IRI, its title, and its own counts (triples, entities, distinct subjects and objects), and
-  ``dcterms:source`` the source document of each source graph (``ic:graphSource`` in data/sources.ttl).
+  ``dcterms:source`` the source document of each source graph (``ic:graphSource`` in data/sources.ttl);
+- a ``void:Linkset`` per reference dataset that declares its ``void:uriSpace`` (GeoNames, from
+  ``kg link``): the target dataset, the link predicate (``skos:exactMatch``) and the number of links.
 
 URLs are absolute and persistent: the endpoint is ``<base>sparql`` and each download
 ``<base>downloads/<file>``, with ``<base>`` the persistent base IRI (``BASE_IRI`` in kg/config.py,
@@ -54,6 +56,7 @@ RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 DCTERMS = "http://purl.org/dc/terms/"
 FOAF = "http://xmlns.com/foaf/0.1/"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
 #: Namespaces as plain strings, since the description is built by concatenating IRIs.
 VOID, DCAT, SPDX, SD = (str(ns) for ns in (namespaces.VOID, namespaces.DCAT, namespaces.SPDX, namespaces.SD))
 
@@ -79,13 +82,20 @@ _GRAPHS = ("SELECT ?g (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(
            "WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
 _GRAPH_ENTITIES = ('SELECT ?g (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s a ?class . '
                    'FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ns}")) }} }} GROUP BY ?g')
-_SOURCES = "SELECT DISTINCT ?doc WHERE {{ ?doc a <{ic}SourceDocument> }} ORDER BY ?doc"
+_SOURCES = ("SELECT DISTINCT ?doc WHERE {{ VALUES ?kind {{ <{ic}SourceDocument> <{ic}ReferenceDataset> }} "
+            "?doc a ?kind }} ORDER BY ?doc")
 _GRAPH_DESCRIPTIONS = """SELECT ?g ?label ?description ?source WHERE {{
   ?g a <{ic}DataGraph> .
   OPTIONAL {{ ?g <{rdfs}label> ?label }}
   OPTIONAL {{ ?g <{dcterms}description> ?description }}
-  OPTIONAL {{ ?g <{ic}graphSource> ?source }}
+  OPTIONAL {{ ?g <{ic}graphSource>|<{dcterms}source> ?source }}
 }}"""
+#: Links to each reference dataset that declares its URI space (kg link's description does).
+_LINKSETS = """SELECT ?target ?space ?p (COUNT(*) AS ?n) WHERE {{
+  ?target a <{ic}ReferenceDataset> ; <{void}uriSpace> ?space .
+  VALUES ?p {{ <{skos}exactMatch> }}
+  ?s ?p ?o . FILTER(isIRI(?o) && STRSTARTS(STR(?o), STR(?space)))
+}} GROUP BY ?target ?space ?p ORDER BY ?target ?p"""
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,16 @@ class Counts:
     entities: int = 0
 
 
+@dataclass(frozen=True)
+class Linkset:
+    """The links from our entities to one reference dataset with one predicate."""
+
+    target: str  # the reference dataset (source:geonames)
+    uri_space: str
+    predicate: str
+    triples: int
+
+
 @dataclass
 class Statistics:
     """Everything the description counts, each figure from one SPARQL query over the snapshot's store."""
@@ -106,10 +126,11 @@ class Statistics:
     classes: dict[str, int]  # class IRI -> distinct resources of that type
     properties: dict[str, Counts]  # property IRI -> its triples, distinct subjects and objects
     graphs: dict[str, Counts]  # named graph IRI -> its counts
-    sources: list[str] = field(default_factory=list)  # source document IRIs
+    sources: list[str] = field(default_factory=list)  # source document and reference dataset IRIs
     graph_labels: dict[str, str] = field(default_factory=dict)
     graph_descriptions: dict[str, str] = field(default_factory=dict)
     graph_sources: dict[str, list[str]] = field(default_factory=dict)
+    linksets: list[Linkset] = field(default_factory=list)
 
     @property
     def vocabularies(self) -> list[str]:
@@ -133,9 +154,11 @@ def statistics(store: ox.Store, graphs: Iterable[str], base_iri: str,
     ic = base_iri + "def/"
 
     queries = [_TOTALS, _ENTITIES.format(ns=ns), _CLASSES, _PROPERTIES, _GRAPH_ENTITIES.format(ns=ns), _GRAPHS,
-               _SOURCES.format(ic=ic), _GRAPH_DESCRIPTIONS.format(ic=ic, rdfs=RDFS, dcterms=DCTERMS)]
+               _SOURCES.format(ic=ic), _GRAPH_DESCRIPTIONS.format(ic=ic, rdfs=RDFS, dcterms=DCTERMS),
+               _LINKSETS.format(ic=ic, void=VOID, skos=SKOS)]
     answers = concurrently([partial(_rows, store, query, list(union), named) for query in queries])
-    totals, entities, class_rows, property_rows, graph_entity_rows, graph_rows, source_rows, description_rows = answers
+    (totals, entities, class_rows, property_rows, graph_entity_rows, graph_rows, source_rows, description_rows,
+     linkset_rows) = answers
     total = Counts(_int(totals[0]["triples"]), _int(totals[0]["subjects"]), _int(totals[0]["objects"]),
                    _int(entities[0]["n"]))
     classes = {r["class"].value: _int(r["n"]) for r in class_rows if isinstance(r["class"], ox.NamedNode)}
@@ -155,6 +178,7 @@ def statistics(store: ox.Store, graphs: Iterable[str], base_iri: str,
             stats.graph_descriptions[g] = r["description"].value
         if r["source"] is not None:
             stats.graph_sources.setdefault(g, []).append(r["source"].value)
+    stats.linksets = [Linkset(r["target"].value, r["space"].value, r["p"].value, _int(r["n"])) for r in linkset_rows]
     return stats
 
 
@@ -326,6 +350,19 @@ def void_triples(stats: Statistics, manifest: dict[str, Any]) -> list[ox.Triple]
         t.add(subset, VOID + "entities", _integer(counts.entities))
         t.add(subset, VOID + "distinctSubjects", _integer(counts.subjects))
         t.add(subset, VOID + "distinctObjects", _integer(counts.objects))
+
+    # One linkset per reference dataset and link predicate (https://www.w3.org/TR/void/#describing-linksets).
+    for links in stats.linksets:
+        linkset = _iri(f"{document_iri(base)}#links-{links.target.rstrip('/').rsplit('/', 1)[-1]}")
+        target = _iri(links.target)
+        t.add(dataset, VOID + "subset", linkset)
+        t.add(linkset, a, _iri(VOID + "Linkset"))
+        t.add(linkset, VOID + "subjectsTarget", dataset)
+        t.add(linkset, VOID + "objectsTarget", target)
+        t.add(linkset, VOID + "linkPredicate", _iri(links.predicate))
+        t.add(linkset, VOID + "triples", _integer(links.triples))
+        t.add(target, a, _iri(VOID + "Dataset"))
+        t.add(target, VOID + "uriSpace", ox.Literal(links.uri_space))
     return _grouped(t)
 
 

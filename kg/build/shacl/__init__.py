@@ -17,7 +17,8 @@ Supported: what shapes/shapes.ttl uses, plus sh:nodeKind, sh:severity and sh:dea
 * targets: sh:targetClass (instances of subclasses included: rdfs:subClassOf* in the validated
   graph) and sh:targetSubjectsOf, on node shapes or on property shapes;
 * sh:property with an IRI sh:path (the only path form the shapes use);
-* sh:class, sh:datatype, sh:pattern with sh:flags "i"/"m", sh:minInclusive, sh:languageIn,
+* sh:class, sh:datatype, sh:pattern with sh:flags "i"/"m", sh:minInclusive, sh:maxInclusive,
+  sh:minExclusive, sh:maxExclusive, sh:languageIn,
   sh:nodeKind, sh:hasValue (an IRI), sh:minCount, sh:maxCount (distinct values), sh:uniqueLang;
 * sh:not and sh:or, whose members are node or property shapes made of the constraints above;
 * sh:sparql on node shapes: sh:select with $this, sh:prefixes/sh:declare, sh:message templates
@@ -35,7 +36,7 @@ The modules, laid out as pySHACL lays out its constraint components (one per sec
 * ``base``: what they all build on: the run against one store, focus nodes, the tests of one value
   node and the constraints whose query rows become Violations;
 * ``value_constraints`` (sh:class, sh:datatype, sh:nodeKind), ``value_range_constraints``
-  (sh:minInclusive), ``cardinality_constraints`` (sh:minCount, sh:maxCount),
+  (sh:min/maxInclusive, sh:min/maxExclusive), ``cardinality_constraints`` (sh:minCount, sh:maxCount),
   ``string_based_constraints`` (sh:pattern, sh:languageIn, sh:uniqueLang), ``logical_constraints``
   (sh:not, sh:or), ``shape_based_constraints`` (shapes inside sh:or/sh:not), ``other_constraints``
   (sh:hasValue) and ``sparql_constraints`` (sh:sparql).

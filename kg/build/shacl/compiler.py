@@ -23,16 +23,18 @@ from kg.build.shacl.shape_based_constraints import PropertyTest, ShapeTest
 from kg.build.shacl.sparql_constraints import SparqlConstraint, check_select, outer_group_start
 from kg.build.shacl.string_based_constraints import LanguageInTest, PatternTest, UniqueLangConstraint, portable_pattern
 from kg.build.shacl.value_constraints import NODE_KINDS, ClassTest, DatatypeTest, NodeKindTest
-from kg.build.shacl.value_range_constraints import MinInclusiveTest
+from kg.build.shacl.value_range_constraints import BOUNDS, RangeTest
 from kg.namespaces import SH
 
 # --------------------------------------------------------------------------- what is supported
 
 #: Parameters a node shape may have (besides the common ones).
-NODE_PARAMETERS = {SH[p] for p in ("class", "datatype", "pattern", "flags", "minInclusive", "languageIn",
+NODE_PARAMETERS = {SH[p] for p in ("class", "datatype", "pattern", "flags", "minInclusive", "maxInclusive",
+                                   "minExclusive", "maxExclusive", "languageIn",
                                    "nodeKind", "hasValue", "not", "or", "property", "sparql")}
 #: Parameters a property shape may have (besides the common ones).
 PROPERTY_PARAMETERS = {SH[p] for p in ("path", "class", "datatype", "pattern", "flags", "minInclusive",
+                                       "maxInclusive", "minExclusive", "maxExclusive",
                                        "languageIn", "nodeKind", "hasValue", "not", "or", "minCount",
                                        "maxCount", "uniqueLang")}
 #: Predicates any shape may have: targets, and what only describes or switches it.
@@ -227,10 +229,11 @@ class _Compiler:
             tests.append(DatatypeTest(datatype))
         flags = self._flags(shape)
         tests += [PatternTest(portable_pattern(p, flags, shape), flags) for p in self._all(shape, SH.pattern)]
-        for bound in self._all(shape, SH.minInclusive):
-            if not isinstance(bound, Literal):
-                raise UnsupportedShape("sh:minInclusive that is not a literal", shape)
-            tests.append(MinInclusiveTest(bound))
+        for parameter, kind in BOUNDS.items():
+            for bound in self._all(shape, parameter):
+                if not isinstance(bound, Literal):
+                    raise UnsupportedShape(f"{_qname(parameter)} that is not a literal", shape)
+                tests.append(RangeTest(bound, kind))
         languages = self._one(shape, SH.languageIn)
         if languages is not None:
             tests.append(LanguageInTest(tuple(str(lang).lower() for lang in self.g.items(languages))))
