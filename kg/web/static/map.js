@@ -8,7 +8,8 @@
   var SVG = "http://www.w3.org/2000/svg";
   var GAP_DEGREES = 40; // points this far apart in longitude (Europe, North America) get panels of their own
   var MAX_PANELS = 3;
-  var MIN_RADIUS_DEGREES = 5; // a panel shows at least this far around its points
+  var MIN_RADIUS_DEGREES = 5;
+  var MAX_LABELS = 15; // the editor's map names its points beside them when there are no more than this // a panel shows at least this far around its points
   var R_MIN = 3.5;
   var R_MAX = 13;
   var atlases = {};
@@ -168,9 +169,9 @@
         text("title", label, {}, parent);
         var r = kind === "overview" ? radius(p.weight || 0, maxWeight, scaleFor(width)) : kind === "place" ? 7 : 5;
         node("circle", { cx: m.x.toFixed(1), cy: m.y.toFixed(1), r: r.toFixed(1) }, parent);
-        if (kind === "place") {
+        if (kind === "place" || (kind === "results" && markers.length <= MAX_LABELS)) {
           var right = m.x < width * 0.7;
-          text("text", p.label, { class: "kg-map-label", x: (m.x + (right ? 11 : -11)).toFixed(1), y: (m.y + 5).toFixed(1),
+          text("text", p.label, { class: "kg-map-label", x: (m.x + (right ? r + 4 : -r - 4)).toFixed(1), y: (m.y + 5).toFixed(1),
             "text-anchor": right ? "start" : "end", "aria-hidden": "true" }, parent);
         }
       });
