@@ -234,3 +234,56 @@ def test_a_broken_data_file_is_named_with_its_line_not_a_traceback(shipped, tmp_
     assert main(["--root", str(project), "link"]) == 2
     error = capsys.readouterr().err
     assert "broken.ttl" in error and ":2:" in error and "Traceback" not in error
+
+
+# --------------------------------------------------------------------------- coordinates against Natural Earth
+
+ATLAS = Path(__file__).resolve().parent.parent / "kg/web/static/map/countries-50m.json"
+#: Natural Earth's 1:50m coastlines are generalised by a few kilometres: a port city may lie just outside.
+MARGIN_DEGREES = 0.1
+
+
+def part_boxes(topology: dict, country_id: str) -> list[tuple[float, float, float, float]]:
+    """The bounding box of each polygon of one country in a TopoJSON topology (ids are ISO 3166-1 numeric)."""
+    (sx, sy), (tx, ty) = topology["transform"]["scale"], topology["transform"]["translate"]
+    arcs = []
+    for arc in topology["arcs"]:  # quantised and delta-encoded (TopoJSON specification, 2.1.3)
+        x = y = 0
+        points = []
+        for dx, dy in arc:
+            x, y = x + dx, y + dy
+            points.append((x * sx + tx, y * sy + ty))
+        arcs.append(points)
+    [geometry] = [g for g in topology["objects"]["countries"]["geometries"] if g.get("id") == country_id]
+    polygons = geometry["arcs"] if geometry["type"] == "MultiPolygon" else [geometry["arcs"]]
+    boxes = []
+    for polygon in polygons:
+        points = [p for ring in polygon for index in ring for p in arcs[index if index >= 0 else ~index]]
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        boxes.append((min(xs), min(ys), max(xs), max(ys)))
+    return boxes
+
+
+def test_every_point_lies_in_its_countrys_outline_box(store) -> None:
+    """Each city's GeoNames point lies within the bounding box of one of its country's polygons in the
+    vendored Natural Earth atlas (an independent source): swapped coordinates or a namesake abroad fail."""
+    import json
+
+    topology = json.loads(ATLAS.read_text(encoding="utf-8"))
+    points = rows(store, """
+        PREFIX ic: <https://w3id.org/integrating-cities/def/>
+        PREFIX geo: <http://www.opengis.net/ont/geosparql#>
+        SELECT ?city ?wkt ?numeric WHERE { ?city a ic:City ; geo:hasGeometry/geo:asWKT ?wkt ;
+          ic:country/ic:iso3166Numeric ?numeric }""")
+    assert len(points) == 30
+    outside = []
+    for row in points:
+        lon, lat = map(float, row["wkt"].removeprefix("POINT(").removesuffix(")").split())
+        if not any(x0 - MARGIN_DEGREES <= lon <= x1 + MARGIN_DEGREES and y0 - MARGIN_DEGREES <= lat <= y1 + MARGIN_DEGREES
+                   for x0, y0, x1, y1 in part_boxes(topology, row["numeric"])):
+            outside.append(row)
+    assert not outside
+    # The check can fail: Toronto's point is not in any box of the United Kingdom.
+    toronto = next(r for r in points if r["city"].endswith("/toronto"))
+    lon, lat = map(float, toronto["wkt"].removeprefix("POINT(").removesuffix(")").split())
+    assert not any(x0 <= lon <= x1 and y0 <= lat <= y1 for x0, y0, x1, y1 in part_boxes(topology, "826"))
