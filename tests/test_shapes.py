@@ -332,13 +332,14 @@ CONTACT = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+[.][a-z0-9.-]+|[(]at[)]|mailto:|
 
 def test_fixtures_attach_no_contact_detail_to_anyone_the_sources_name(data: Graph) -> None:
     """A failing example needs an e-mail address or a telephone number, but an invented one attached to a real
-    person or organisation would be published with the tests: such examples use fictional entities."""
+    person or organisation would be published with the tests: such examples use fictional entities. A value
+    the shipped data itself holds (a dataset's web address) is not invented."""
     real = {s for s in data.subjects(RDF.type, None) if isinstance(s, URIRef)}
     people = {str(n).lower() for p in data.subjects(RDF.type, IC.Person) for n in data.objects(p, IC.name)}
     problems = []
     for path in sorted(FIXTURES_DIR.rglob("*.ttl")):
         for s, p, o in Graph().parse(path, format="turtle"):
-            if isinstance(o, Literal) and (p == IC.url or CONTACT.search(str(o))):
+            if isinstance(o, Literal) and (p == IC.url or CONTACT.search(str(o))) and (s, p, o) not in data:
                 text = str(o).lower()
                 if s in real or any(name in text or name.replace(" ", ".") in text for name in people):
                     problems.append(f"{path.relative_to(FIXTURES_DIR)}: {s} {curie_or_str(p)} {str(o)!r}")
