@@ -51,3 +51,12 @@ def test_all_minted_iris_use_the_configured_base(pipeline):
         for node in triple:
             if isinstance(node, URIRef) and "integrating-cities" in str(node):
                 assert str(node).startswith(BASE_IRI), node
+
+
+def test_a_count_in_whole_millions_is_not_exact(pipeline):
+    """"130 million residents" is a rounded figure: concept:approximately, never concept:exactly."""
+    data = pipeline.asserted_data()
+    exactly = URIRef(BASE_IRI + "id/concept/exactly")
+    for count in data.subjects(IC.qualifier, exactly):
+        number = int(data.value(count, IC["count"]))  # IC.count is str.count
+        assert number < 10**6 or number % 10**6, f"{count}: {number} stated exactly; a figure in millions is rounded"

@@ -127,7 +127,8 @@ project:april-31 a ic:Project ; rdfs:label "April 31"@en ; ic:source source:hels
     ic:startDate "2011-04-31"^^xsd:date .
 partnership:inclusion-of-migrants-and-refugees ic:launchDate "MMXI"^^xsd:gYear .
 organisation:eurocities-migration-integration-wg ic:meetingsPerYear " 4"^^xsd:integer, "1_0"^^xsd:integer .
-person:anu-riila rdfs:comment "Contact:\nanu.riila@example.org"@en .
+person:erika-mustermann a ic:Person ; rdfs:label "Erika Mustermann"@en ; ic:name "Erika Mustermann" ;
+    ic:source source:helsinki-international-activities ; rdfs:comment "Contact:\nerika.mustermann@example.org"@en .
 city:berlin rdfs:label "Berlin"@en-GB ; rdfs:comment "Write to İ@example.org"@en, "İstanbul and Berlin"@en .
 source:second-capture a ic:SourceDocument ; rdfs:label "A second capture"@en ;
     ic:fileName "001_d3504afde72282df.txt\n" .
@@ -143,7 +144,7 @@ def test_literals_are_judged_as_pyshacl_judges_them() -> None:
     project, person, city = (f"https://w3id.org/integrating-cities/id/{kind}/" for kind in ("project", "person", "city"))
     assert sorted((v.focus, v.component, v.value) for v in got) == [
         (city + "berlin", "sh:NotConstraintComponent", "Write to İ@example.org"),
-        (person + "anu-riila", "sh:NotConstraintComponent", "Contact:\nanu.riila@example.org"),
+        (person + "erika-mustermann", "sh:NotConstraintComponent", "Contact:\nerika.mustermann@example.org"),
         (project + "april-31", "sh:OrConstraintComponent", "2011-04-31"),
         (project + "no-leap-day", "sh:OrConstraintComponent", "2011-02-29"),
     ]

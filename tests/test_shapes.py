@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from pyshacl import validate
-from rdflib import Graph, Namespace, URIRef
+from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, SKOS, XSD
 from rdflib.term import BNode, Node
 
@@ -329,6 +329,28 @@ def data() -> Graph:
     for path in files:
         graph.parse(path, format="turtle")
     return graph
+
+
+#: An e-mail address, telephone number or web address inside a literal (the pattern of shape:EntityShape's
+#: "no contact details" rules, plus web addresses).
+CONTACT = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+[.][a-z0-9.-]+|[(]at[)]|mailto:|[+][0-9]{2,3} ?[(]?[0-9]"
+                     r"|tel[.:]? *[+(]?[0-9]|www[.]", re.IGNORECASE)
+
+
+def test_fixtures_attach_no_contact_detail_to_anyone_the_sources_name(data: Graph) -> None:
+    """A failing example needs an e-mail address or a telephone number, but an invented one attached to a real
+    person or organisation would be published with the tests: such examples use fictional entities. A value
+    the shipped data itself holds (a dataset's web address) is not invented."""
+    real = {s for s in data.subjects(RDF.type, None) if isinstance(s, URIRef)}
+    people = {str(n).lower() for p in data.subjects(RDF.type, IC.Person) for n in data.objects(p, IC.name)}
+    problems = []
+    for path in sorted(FIXTURES_DIR.rglob("*.ttl")):
+        for s, p, o in Graph().parse(path, format="turtle"):
+            if isinstance(o, Literal) and (p == IC.url or CONTACT.search(str(o))) and (s, p, o) not in data:
+                text = str(o).lower()
+                if s in real or any(name in text or name.replace(" ", ".") in text for name in people):
+                    problems.append(f"{path.relative_to(FIXTURES_DIR)}: {s} {curie_or_str(p)} {str(o)!r}")
+    assert not problems, "contact details on entities of the sources (use a fictional one):\n" + "\n".join(problems)
 
 
 def test_shipped_data_conforms(data: Graph, shapes: Graph, ontology: Graph) -> None:
