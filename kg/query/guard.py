@@ -364,8 +364,13 @@ def _max_depth(tokens: list[Token]) -> int:
     return deepest
 
 
-def check(plan: QueryPlan, published_graphs: set[str], service_allowlist: frozenset[str], max_depth: int) -> None:
-    """Raise QueryRefused for anything a read-only public endpoint must not run."""
+def check(plan: QueryPlan, published_graphs: set[str], service_allowlist: frozenset[str], max_depth: int,
+          protocol_dataset: bool = False) -> None:
+    """Raise QueryRefused for anything a read-only public endpoint must not run.
+
+    With ``protocol_dataset`` (the request has ``default-graph-uri`` or ``named-graph-uri``) the query's
+    FROM and FROM NAMED are not checked: the protocol's dataset replaces them (SPARQL 1.1 Protocol
+    §2.1.4), the engine is given that dataset, and it never reads the graphs FROM names."""
     if plan.updates:
         raise QueryRefused(403, f"This endpoint is read-only: SPARQL Update ({', '.join(sorted(set(plan.updates)))}) is not accepted.")
     if plan.max_depth > max_depth:
@@ -374,7 +379,7 @@ def check(plan: QueryPlan, published_graphs: set[str], service_allowlist: frozen
     if blocked:
         raise QueryRefused(403, f"SERVICE {blocked[0]} is not allowed: this endpoint does not send queries to other services"
                            + (" outside its allow-list." if service_allowlist else "."))
-    for iri in plan.from_graphs + plan.from_named:
+    for iri in [] if protocol_dataset else plan.from_graphs + plan.from_named:
         if iri not in published_graphs or iri in plan.unresolved:
             raise QueryRefused(400, f"Unknown graph <{iri}> in FROM: FROM and FROM NAMED only select graphs of this dataset, "
                                "listed in the service description (GET /sparql); nothing is fetched or read.")

@@ -72,7 +72,8 @@ class Endpoint:
         """Check the query and choose its format for the ``Accept`` header; raise QueryRefused (with an HTTP
         status) if we will not run it."""
         plan = analyse(request.query)
-        check(plan, set(self.published_graphs), self.settings.allowed_services, self.settings.max_query_depth)
+        check(plan, set(self.published_graphs), self.settings.allowed_services, self.settings.max_query_depth,
+              protocol_dataset=bool(request.default_graph_uris or request.named_graph_uris))
         for iri in request.default_graph_uris + request.named_graph_uris:
             if iri not in self.published_graphs:
                 raise QueryRefused(400, f"Unknown graph <{iri}>: default-graph-uri and named-graph-uri only select graphs "
