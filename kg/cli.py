@@ -18,6 +18,7 @@ from typing import Sequence
 
 from kg.build.link import check, generated_files, link
 from kg.build.load import TurtleSyntaxError
+from kg.build.publish import OxigraphEngine, PublishFailed, publish, write_qlever_input
 from kg.build.pipeline import BuildFailed, Pipeline, Stages, build, up_to_date
 from kg.build.reason import InconsistentGraph
 from kg.build.writer import SnapshotNotWritten
@@ -217,6 +218,28 @@ def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
+    snapshot = current_snapshot(settings)
+    target = Path(args.location).resolve()
+    if args.engine == "qlever":
+        written = write_qlever_input(snapshot, target)
+        print(f"wrote QLever's input for release {snapshot.manifest['build_id']} to {written} (not loaded: see its Qleverfile)")
+        return EXIT_OK
+    try:
+        done = publish(snapshot, OxigraphEngine(target))
+    except PublishFailed as failure:
+        print(f"error: not published, {failure}; what {target} served before is unchanged", file=sys.stderr)
+        return EXIT_VIOLATIONS
+    if done is None:
+        print(f"up to date: {target / 'current'} already serves release {snapshot.manifest['build_id']}")
+        return EXIT_OK
+    print(f"published release {done.release} to {done.engine} at {target / 'current'}: {done.graphs} graphs, "
+          f"{done.triples} triples and {done.questions} competency questions agree with the release "
+          f"(load {done.load_s:.1f} s, check {done.check_s:.1f} s); (re)start `oxigraph serve-read-only "
+          f"--location {target / 'current'}` to serve it")
+    return EXIT_OK
+
+
 def cmd_synth(settings: Settings, args: argparse.Namespace) -> int:
     """Write a synthetic project (data/, plus copies of ontology/, shapes/, checks/) of about --triples triples."""
     from kg.dev.synth import MANIFEST, SynthError, synthesize
@@ -255,6 +278,11 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("link", help="link cities and countries to GeoNames and ISO 3166 (writes data/links-geonames.ttl)")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the files are not what the installed packages give")
     p.set_defaults(command=cmd_link)
+
+    p = commands.add_parser("publish", help="load the current release into a SPARQL engine with its own loader, check it, then switch")
+    p.add_argument("engine", choices=["oxigraph", "qlever"], help="oxigraph: the Oxigraph server's databases; qlever: write QLever's input only")
+    p.add_argument("location", help="folder of the engine's databases (oxigraph: releases/<id> and the symlink current) or of QLever's input")
+    p.set_defaults(command=cmd_publish)
 
     p = commands.add_parser("query", help="run a SPARQL query over the current snapshot (asserted + inferred by default)")
     p.add_argument("sparql", help="the query text, or - to read it from standard input")
