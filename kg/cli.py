@@ -21,13 +21,14 @@ from kg.build.load import TurtleSyntaxError
 from kg.build.publish import OxigraphEngine, PublishFailed, publish, write_qlever_input
 from kg.build.pipeline import BuildFailed, Pipeline, Stages, build, up_to_date
 from kg.build.reason import InconsistentGraph
-from kg.build.writer import SnapshotNotWritten
+from kg.build.writer import SnapshotNotWritten, activate
 from kg.build.report_formats import FORMATS, to_text
 from kg.config import Settings, SettingsError, load_settings
 from kg.query.cli_results import FORMAT_NAMES, serialize
 from kg.query.stats import compute
 from kg.query.store import GraphStore, Scope
 from kg.snapshot import OutdatedSnapshot, Snapshot
+from kg.snapshot import verify as verify_snapshot
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT, EXIT_NOT_WRITTEN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -240,6 +241,30 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
+    path = Path(args.snapshot) if args.snapshot else settings.current_snapshot
+    snapshot = Snapshot.open(path)
+    problems = verify_snapshot(snapshot)
+    for problem in problems:
+        print(f"error: {snapshot.path}: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"ok: {snapshot.path} is release {snapshot.manifest['build_id']}, whole (checksums and triple counts "
+              "agree with its manifest)")
+    return EXIT_VIOLATIONS if problems else EXIT_OK
+
+
+def cmd_activate(settings: Settings, args: argparse.Namespace) -> int:
+    folder = Path(args.snapshot)
+    problems = activate(settings.build_dir, folder)
+    for problem in problems:
+        print(f"error: {folder}: {problem}", file=sys.stderr)
+    if problems:
+        print(f"error: not activated; {settings.build_dir / 'current'} is unchanged", file=sys.stderr)
+        return EXIT_VIOLATIONS
+    print(f"activated {folder.resolve().name}: {settings.build_dir / 'current'} names it; servers switch at their next poll")
+    return EXIT_OK
+
+
 def cmd_synth(settings: Settings, args: argparse.Namespace) -> int:
     """Write a synthetic project (data/, plus copies of ontology/, shapes/, checks/) of about --triples triples."""
     from kg.dev.synth import MANIFEST, SynthError, synthesize
@@ -283,6 +308,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("engine", choices=["oxigraph", "qlever"], help="oxigraph: the Oxigraph server's databases; qlever: write QLever's input only")
     p.add_argument("location", help="folder of the engine's databases (oxigraph: releases/<id> and the symlink current) or of QLever's input")
     p.set_defaults(command=cmd_publish)
+
+    p = commands.add_parser("verify", help="check a release folder against its manifest (checksums, triples per graph), e.g. after copying it to a replica")
+    p.add_argument("snapshot", nargs="?", help="the release folder (default: the current one)")
+    p.set_defaults(command=cmd_verify)
+
+    p = commands.add_parser("activate", help="make a release folder copied into the build folder current, if `kg verify` finds it whole")
+    p.add_argument("snapshot", help="the release folder, inside the build folder")
+    p.set_defaults(command=cmd_activate)
 
     p = commands.add_parser("query", help="run a SPARQL query over the current snapshot (asserted + inferred by default)")
     p.add_argument("sparql", help="the query text, or - to read it from standard input")

@@ -194,6 +194,42 @@ def claim_for_removal(path: Path) -> int | None:
     return fd
 
 
+def verify(snapshot: Snapshot) -> list[str]:
+    """What in a snapshot folder differs from its manifest: each file the manifest gives a SHA-256 for (the
+    dumps, the VoID file) hashed again, and the store's triples counted per graph. Empty when the copy is
+    whole: how a release copied to a replica is checked before the replica serves it (docs/deploy.md)."""
+    problems = []
+    files = [(f"dumps/{fmt.file}", entry) for fmt, entry in snapshot.dumps()]
+    if "void" in snapshot.manifest:
+        files.append((snapshot.manifest["void"]["file"], snapshot.manifest["void"]))
+    for name, entry in files:
+        path = snapshot.path / name
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+        elif _sha256(path) != entry["sha256"]:
+            problems.append(f"{name}: SHA-256 differs from the manifest's")
+    try:
+        store = ox.Store.read_only(str(snapshot.store_dir))
+    except OSError as error:
+        return problems + [f"store: cannot be opened ({error})"]
+    counted = {row["g"].value: int(row["n"].value) for row in store.query(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
+    for graph, entry in sorted(snapshot.manifest["graphs"].items()):
+        if counted.get(graph, 0) != entry["triples"]:
+            problems.append(f"store: graph {graph} holds {counted.get(graph, 0)} triples, the manifest says {entry['triples']}")
+    return problems
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class OutdatedSnapshot(Exception):
     """A snapshot this version cannot read correctly (see :data:`STORE_LAYOUT` and :data:`FOLDER_FORMAT`)."""
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import psutil
 import pytest
 import realserver
-from realserver import WORKER_ENTRY, alive, kg, served_releases, wait_for_release, wait_until_gone
+from realserver import DROPPED, WORKER_ENTRY, Clients, alive, kg, served_releases, wait_for_release, wait_until_gone
 
 from kg.build.pipeline import build
 
@@ -40,9 +40,6 @@ SLOW = "SELECT (COUNT(*) AS ?n) WHERE { VALUES ?k { 1 2 } ?s a ?o . ?a ?b ?c }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 #: Long enough for SLOW to finish on a slow machine; a stop signal that got lost would cost all of it.
 GRACE_S = 20.0
-#: Connection failures a client sees from a server process that went away: the ones it may retry.
-DROPPED = {"RemoteDisconnected", "ConnectionResetError", "ConnectionRefusedError", "BrokenPipeError",
-           "IncompleteRead"}
 
 
 def attempt(request) -> int | str:
@@ -51,52 +48,6 @@ def attempt(request) -> int | str:
         return request()[0]
     except (OSError, http.client.HTTPException) as error:
         return type(error).__name__
-
-
-class Clients:
-    """``count`` clients, each from an address of its own, requesting ``paths`` in turn until stopped (at most
-    two minutes). With ``retry``, a request whose connection was refused or dropped is sent again after a
-    tenth of a second, twice at most, as HTTP clients do for idempotent requests; ``attempts`` has every try,
-    ``answers`` the last of each request."""
-
-    def __init__(self, server: realserver.Server, paths: list[str], count: int = 3, retry: bool = False) -> None:
-        self.server, self.paths, self.retry = server, paths, retry
-        self.attempts: list[tuple[str, int | str]] = []
-        self.answers: list[tuple[str, int | str, str | None]] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(count)]
-
-    def _run(self, n: int) -> None:
-        deadline = time.monotonic() + 120
-        i = n
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            path = self.paths[i % len(self.paths)].replace("{i}", str(i))
-            i += 1
-            for tries in range(3 if self.retry else 1):
-                if tries:
-                    time.sleep(0.1)
-                try:
-                    status, headers, _ = self.server.request("GET", path, client=f"127.0.0.{20 + n}", timeout=30)
-                    outcome, release = status, headers.get("KG-Release")
-                except (OSError, http.client.HTTPException) as error:
-                    outcome, release = type(error).__name__, None
-                self.attempts.append((path, outcome))
-                if outcome not in DROPPED:
-                    break
-            self.answers.append((path, outcome, release))
-
-    def __enter__(self) -> "Clients":
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(60)
-
-    def failed(self) -> list[tuple[str, int | str]]:
-        return [(path, outcome) for path, outcome, _ in self.answers if outcome != 200]
 
 
 def paths() -> list[str]:

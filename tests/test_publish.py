@@ -22,7 +22,6 @@ from kg.build.publish import OxigraphEngine, PublishFailed, publish, served_rele
 from kg.cli import main
 from kg.snapshot import Snapshot
 
-pytestmark = pytest.mark.skipif(shutil.which("oxigraph") is None, reason="the oxigraph command is not installed")
 
 
 def free_port() -> int:

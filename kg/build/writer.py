@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 import pyoxigraph as ox
 
 from kg.build.concurrency import Background
-from kg.snapshot import DATASET_FILE, FOLDER_FORMAT, MANIFEST_FILE, STORE_DIR, STORE_LAYOUT, Lease, Snapshot, claim_for_removal
+from kg.snapshot import DATASET_FILE, FOLDER_FORMAT, MANIFEST_FILE, STORE_DIR, STORE_LAYOUT, Lease, Snapshot, claim_for_removal, verify
 
 #: The union of all graphs as N-Triples, for the build steps (dumps); removed once they have run.
 UNION_FILE = "union.nt"
@@ -206,13 +206,9 @@ class SnapshotWriter:
         except BaseException:
             self.abort()
             raise
-        link = self.build_dir / "current"
-        tmp_link = self.build_dir / f".current-{self.build_id}"
         try:
-            os.symlink(self.build_id, tmp_link)
-            os.replace(tmp_link, link)  # atomic: until here `current` names the previous snapshot
+            link = point_current(self.build_dir, self.build_id)
         except OSError as error:
-            tmp_link.unlink(missing_ok=True)
             self._lease.release()
             shutil.rmtree(final, ignore_errors=True)  # never current, and newer than it: pruning would keep it
             raise SnapshotNotWritten(self.build_dir, error) from error
@@ -288,6 +284,33 @@ class _StoreLoad(Background):
             store.flush()
 
         super().__init__(load)
+
+
+def point_current(build_dir: Path, build_id: str) -> Path:
+    """Swap ``<build_dir>/current`` to ``<build_dir>/<build_id>`` in one ``rename``: until then it names the
+    previous snapshot, so a server (re)reading it sees one or the other, never neither."""
+    link = build_dir / "current"
+    tmp_link = build_dir / f".current-{build_id}"
+    try:
+        os.symlink(build_id, tmp_link)
+        os.replace(tmp_link, link)
+    except OSError:
+        tmp_link.unlink(missing_ok=True)
+        raise
+    return link
+
+
+def activate(build_dir: Path, folder: Path) -> list[str]:
+    """Make a release folder copied into ``build_dir`` (by rsync, to a replica) the current one, if it is whole.
+
+    Returns what :func:`kg.snapshot.verify` finds wrong, and then changes nothing; the servers of this
+    build folder switch to it at their next poll, as after a build."""
+    if folder.resolve().parent != build_dir.resolve():
+        return [f"{folder} is not a folder of {build_dir}: copy the release there first"]
+    problems = verify(Snapshot.open(folder))
+    if not problems:
+        point_current(build_dir, folder.resolve().name)
+    return problems
 
 
 def library_versions() -> dict[str, str]:
