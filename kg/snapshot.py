@@ -17,6 +17,7 @@ snapshot holds and where, so that the serving side reads it without importing th
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -206,7 +207,7 @@ def verify(snapshot: Snapshot) -> list[str]:
         path = snapshot.path / name
         if not path.is_file():
             problems.append(f"{name}: missing")
-        elif _sha256(path) != entry["sha256"]:
+        elif file_sha256(path) != entry["sha256"]:
             problems.append(f"{name}: SHA-256 differs from the manifest's")
     try:
         store = ox.Store.read_only(str(snapshot.store_dir))
@@ -220,12 +221,11 @@ def verify(snapshot: Snapshot) -> list[str]:
     return problems
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
+def file_sha256(path: Path) -> str:
+    """The SHA-256 a manifest records for a file (the build writes it, :func:`verify` checks it)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 

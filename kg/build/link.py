@@ -28,7 +28,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from kg.build.load import LoadedGraphs, source_files
-from kg.config import Settings
+from kg.config import BASE_IRI, Settings
 
 LINKS_STEM = "links-geonames"
 DESCRIPTION_STEM = "sources." + LINKS_STEM  # the loader puts data/<graph>.<part>.ttl into graph/<graph>
@@ -39,7 +39,7 @@ GEONAMES_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 MIN_CITY_POPULATION = 15000
 _DATE_LINE = re.compile(r'^    dcterms:created "(\d{4}-\d{2}-\d{2})"\^\^xsd:date', re.MULTILINE)
 _PREFIX_WORDS = ("city of ", "municipality of ")
-INSTANCES = "https://w3id.org/integrating-cities/id/"
+INSTANCES = BASE_IRI + "id/"
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 _PLACES = """

@@ -34,7 +34,7 @@ from kg.snapshot import BY_FILE, Snapshot
 
 #: The dumps an engine loads: every named graph, each triple in its graph, and the union of all graphs as a
 #: set for the default graph. Not the engine's own union default graph: Oxigraph's (--union-default-graph)
-#: is a bag, so a triple two sources state would match twice (`kg publish` found it: cq04 gave 17 extra rows).
+#: is a bag, so a triple two sources state would match twice (`kg publish` found it: cq04 answered with rows twice).
 DUMP = BY_FILE["integrating-cities.nq.gz"]
 UNION_DUMP = BY_FILE["integrating-cities.nt.gz"]
 RELEASE_FILE = "kg-release.json"

@@ -45,7 +45,7 @@ import pyoxigraph as ox
 from kg import namespaces
 from kg.build.concurrency import concurrently
 from kg.namespaces import VOID_PREFIXES
-from kg.snapshot import GZIP_MEDIA_TYPE, VOID_FILE, dump_entries, union_graphs
+from kg.snapshot import GZIP_MEDIA_TYPE, VOID_FILE, dump_entries, file_sha256, union_graphs
 
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 PUBLISHER_NAME = "Integrating Cities Knowledge Graph developers"
@@ -384,4 +384,4 @@ def write_void(staging: Path, manifest: dict[str, Any], dataset: ox.Store) -> di
     with open(path, "wb") as out:
         ox.serialize(triples, out, ox.RdfFormat.TURTLE, prefixes=VOID_PREFIXES)
     return {"void": {"file": VOID_FILE, "triples": len(triples), "bytes": path.stat().st_size,
-                     "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}}
+                     "sha256": file_sha256(path)}}
