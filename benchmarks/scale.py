@@ -285,13 +285,13 @@ def measure_size(run: SizeRun, snapshot: Path, args, env: dict[str, str], logs: 
             run.endpoints["rdflib-endpoint"] = peer
     if "virtuoso" in args.peers:
         peer = Endpoint("virtuoso")
-        virtuoso = Virtuoso(snapshot / "dataset.nq")
+        virtuoso = Virtuoso(snapshot)
         began = time.perf_counter()
         with virtuoso as url:
             peer.startup_s = time.perf_counter() - began  # start-up with loading and the union graph
             parsed = urlparse(url)
             over_http(peer, parsed.port, parsed.path, queries, args.repeat, args.warmup, args.timeout)
-            peer.rss_mb = process_group_rss_mb(virtuoso.server.process.pid)
+            peer.rss_mb = process_group_rss_mb(virtuoso.process.pid)
             throughput(peer, parsed.port, parsed.path, lookup, args.concurrency, args.duration)
         run.endpoints["virtuoso"] = peer
     ours = run.endpoints["ours"]

@@ -18,7 +18,7 @@ from typing import Sequence
 
 from kg.build.link import check, generated_files, link
 from kg.build.load import TurtleSyntaxError
-from kg.build.publish import OxigraphEngine, PublishFailed, publish, write_qlever_input
+from kg.build.publish import OxigraphEngine, PublishFailed, VirtuosoEngine, publish, write_qlever_input
 from kg.build.pipeline import BuildFailed, Pipeline, Stages, build, up_to_date
 from kg.build.reason import InconsistentGraph
 from kg.build.writer import SnapshotNotWritten, activate
@@ -226,18 +226,25 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
         written = write_qlever_input(snapshot, target)
         print(f"wrote QLever's input for release {snapshot.manifest['build_id']} to {written} (not loaded: see its Qleverfile)")
         return EXIT_OK
+    engine = (OxigraphEngine(target) if args.engine == "oxigraph"
+              else VirtuosoEngine(target, http_port=args.http_port, sql_port=args.sql_port))
     try:
-        done = publish(snapshot, OxigraphEngine(target))
+        done = publish(snapshot, engine, accept_disagreements=args.accept_disagreements)
     except PublishFailed as failure:
         print(f"error: not published, {failure}; what {target} served before is unchanged", file=sys.stderr)
         return EXIT_VIOLATIONS
     if done is None:
         print(f"up to date: {target / 'current'} already serves release {snapshot.manifest['build_id']}")
         return EXIT_OK
-    print(f"published release {done.release} to {done.engine} at {target / 'current'}: {done.graphs} graphs, "
-          f"{done.triples} triples and {done.questions} competency questions agree with the release "
-          f"(load {done.load_s:.1f} s, check {done.check_s:.1f} s); (re)start `oxigraph serve-read-only "
-          f"--location {target / 'current'}` to serve it")
+    check = done.check
+    print(f"published release {done.release} to {done.engine} at {target / 'current'}: {done.graphs} graphs and "
+          f"{done.triples} triples agree with the release, and {check.questions - len(check.disagreements)} of "
+          f"{check.questions} competency questions answer alike (load {done.load_s:.1f} s, check {done.check_s:.1f} s); "
+          f"{engine.serve_hint()}")
+    for question, names in check.deviations.items():
+        print(f"note: {question} shows {engine.name}'s known deviation(s): {', '.join(names)}")
+    for question, difference in check.disagreements.items():
+        print(f"warning: {question} answers differently on {engine.name} (accepted): {difference}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -305,8 +312,13 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(command=cmd_link)
 
     p = commands.add_parser("publish", help="load the current release into a SPARQL engine with its own loader, check it, then switch")
-    p.add_argument("engine", choices=["oxigraph", "qlever"], help="oxigraph: the Oxigraph server's databases; qlever: write QLever's input only")
-    p.add_argument("location", help="folder of the engine's databases (oxigraph: releases/<id> and the symlink current) or of QLever's input")
+    p.add_argument("engine", choices=["oxigraph", "virtuoso", "qlever"],
+                   help="oxigraph: the Oxigraph server's databases; virtuoso: OpenLink Virtuoso's; qlever: write QLever's input only")
+    p.add_argument("location", help="folder of the engine's databases (releases/<id> and the symlink current) or of QLever's input")
+    p.add_argument("--http-port", type=int, default=8890, help="virtuoso: the HTTP port its virtuoso.ini serves the release on")
+    p.add_argument("--sql-port", type=int, default=1111, help="virtuoso: the SQL (isql) port of its virtuoso.ini")
+    p.add_argument("--accept-disagreements", action="store_true",
+                   help="publish even if the engine answers some competency questions differently (listed in its kg-release.json)")
     p.set_defaults(command=cmd_publish)
 
     p = commands.add_parser("verify", help="check a release folder against its manifest (checksums, triples per graph), e.g. after copying it to a replica")
