@@ -85,7 +85,7 @@ class Virtuoso:
             self.running = VirtuosoDatabase(self.folder, self.tuning).start(dirs_allowed=[nquads.parent])
             own = self.running.graph_names()
             started = time.perf_counter()
-            self.running.bulk_load([nquads, union] if self.set_union else [nquads], UNION_GRAPH)
+            self.running.bulk_load([(nquads, UNION_GRAPH), (union, UNION_GRAPH)] if self.set_union else [(nquads, UNION_GRAPH)])
             self.load_seconds = time.perf_counter() - started
             expected = expected_counts(self.snapshot)
             self.graphs = sorted(self.running.graph_names() - own - {UNION_GRAPH})

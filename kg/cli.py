@@ -169,16 +169,26 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from kg.query.metrics import start_pool
     from kg.web import serving
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("engine_url", args.engine)) if v is not None}
     settings = load_settings({"root": settings.root, **overrides})
-    current_snapshot(settings)  # fail here, once, if it is unreadable
+    if settings.engine_url:  # the release is the engine's: it must answer, and the build folder hold that release
+        from kg.query.engine import EngineUnavailable
+        from kg.web.release import served_path
+
+        try:
+            served = served_path(settings)
+        except (EngineUnavailable, FileNotFoundError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    else:
+        served = current_snapshot(settings).path  # fail here, once, if it is unreadable
     temporary = not settings.state_dir
     if temporary:
         settings = replace(settings, state_dir=tempfile.mkdtemp(prefix="kg-serve-state-"))
     start_pool(settings.state_folder)
     clear_ledger(settings.state_folder)
     os.environ.update({"KG_ROOT": str(settings.root), "KG_HOST": settings.host, "KG_PORT": str(settings.port),
-                       "KG_STATE_DIR": settings.state_dir})
+                       "KG_STATE_DIR": settings.state_dir, "KG_ENGINE_URL": settings.engine_url})
     log_config = {
         **LOGGING_CONFIG,
         "formatters": {**LOGGING_CONFIG["formatters"],
@@ -193,9 +203,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         backlog=1024, respawn_failed_workers=True, workers_kill_timeout=settings.shutdown_grace_s, log_level=LogLevels.info,
         log_dictconfig=log_config,
     )
-    print(f"serving {settings.current_snapshot.resolve().name} on http://{settings.host}:{settings.port}/sparql "
-          f"({settings.http_workers} HTTP processes × {settings.http_threads} threads, "
-          f"{settings.query_worker_count} query workers and room for {settings.long_query_count} long queries each)", file=sys.stderr)
+    evaluation = (f"queries evaluated by the engine at {settings.engine_url}" if settings.engine_url else
+                  f"{settings.query_worker_count} query workers and room for {settings.long_query_count} long queries each")
+    print(f"serving {served.name} on http://{settings.host}:{settings.port}/sparql "
+          f"({settings.http_workers} HTTP processes × {settings.http_threads} threads, {evaluation})", file=sys.stderr)
     try:
         server.serve()
     finally:
@@ -338,6 +349,7 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("serve", help="serve the SPARQL endpoint and query editor over the current snapshot")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1; KG_HOST)")
     p.add_argument("--port", type=int, help="port to listen on (default 8000; KG_PORT)")
+    p.add_argument("--engine", metavar="URL", help="evaluate queries on this SPARQL endpoint, which `kg publish` loaded (KG_ENGINE_URL)")
     p.set_defaults(command=cmd_serve)
 
     p = commands.add_parser("stats", help="triples per graph and instances per class of the current snapshot")

@@ -53,6 +53,7 @@ class Settings:
     shutdown_grace_s: float = field(default=30.0, metadata={"help": "On SIGTERM or SIGINT, how long `kg serve` lets running requests finish (taking no new ones) before it kills the HTTP processes still busy"})
     queue_timeout_s: float = field(default=60.0, metadata={"help": "How long a request waits for a free query worker before 503"})
     release_poll_s: float = field(default=1.0, metadata={"help": "How often each HTTP process looks whether build/current names a new release, and switches to it without a restart (seconds); 0: serve the release it started with"})
+    engine_url: str = field(default="", metadata={"help": "SPARQL endpoint of an engine `kg publish` loaded (Virtuoso): queries are evaluated there, behind our guard, budgets, row cap and writers, and the release served is the one the engine holds (which must be in the build folder); empty: the embedded store"})
     max_rows: int = field(default=10000, metadata={"help": "Most result rows (or triples) returned; a cut is announced in the KG-Result-Truncated header"})
     max_request_bytes: int = field(default=1_000_000, metadata={"help": "Largest request body accepted (413 above)"})
     max_query_depth: int = field(default=64, metadata={"help": "Deepest nesting of groups a query may have (400 above)"})

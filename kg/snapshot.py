@@ -46,6 +46,17 @@ STORE_LAYOUT = 2
 #: (``queries/``). A snapshot of an older format is rebuilt, so the server never lacks what it serves.
 FOLDER_FORMAT = 2
 GZIP_MEDIA_TYPE = "application/gzip"
+#: Where `kg publish` names, inside an engine, the release it loaded (``<graph> dcterms:identifier "<id>"``),
+#: so that `kg serve --engine` serves the pages and headers of the release the engine answers from.
+#: It is not a graph of the release: no count, check or dataset of the release includes it.
+ENGINE_RELEASE_GRAPH = "urn:x-kg:release"
+ENGINE_RELEASE_PROPERTY = "http://purl.org/dc/terms/identifier"
+#: The graph in which `kg publish` loads the release's union (each triple once) into an engine whose own
+#: default graph is not that set (Virtuoso's is every graph it holds, as a bag): `kg serve --engine` names it
+#: as the default graph of every query that names none.
+ENGINE_UNION_GRAPH = "urn:x-kg:union"
+#: A graph no engine holds: the default graph of a request that names only named graphs is empty.
+ENGINE_EMPTY_GRAPH = "urn:x-kg:empty"
 
 
 @dataclass(frozen=True)
@@ -262,3 +273,8 @@ def _converted(path: Path, rdf_format: ox.RdfFormat) -> bytes:
     triples = list(ox.parse(data, format=ox.RdfFormat.TURTLE))
     options = {"prefixes": VOID_PREFIXES} if rdf_format in (ox.RdfFormat.RDF_XML,) else {}
     return ox.serialize(triples, format=rdf_format, **options) or b""
+
+
+def engine_release_statement(build_id: str) -> str:
+    """The N-Triples line naming ``build_id`` as the release an engine holds (in :data:`ENGINE_RELEASE_GRAPH`)."""
+    return f"<{ENGINE_RELEASE_GRAPH}> <{ENGINE_RELEASE_PROPERTY}> {ox.Literal(build_id)} .\n"

@@ -35,7 +35,7 @@ from typing import Callable, Protocol
 import pyoxigraph as ox
 
 from kg.build.virtuoso import UNION_GRAPH, Tuning, Virtuoso, VirtuosoDatabase, VirtuosoError
-from kg.snapshot import BY_FILE, Snapshot
+from kg.snapshot import BY_FILE, ENGINE_RELEASE_GRAPH, Snapshot, engine_release_statement
 
 #: The dumps an engine loads: every named graph, each triple in its graph, and the union of all graphs as a
 #: set for the default graph. Not the engine's own union default graph: Oxigraph's (--union-default-graph)
@@ -324,29 +324,34 @@ class VirtuosoEngine(ReleaseDatabases):
         self.http_port, self.sql_port, self.tuning = http_port, sql_port, tuning
         self._running: Virtuoso | None = None
         self._own_graphs: set[str] = set()
+        self._named: tuple[str, ...] = ()
 
     def stage(self, snapshot: Snapshot) -> None:
         database = VirtuosoDatabase(self.fresh_location(snapshot), self.tuning)
+        self._named = tuple(expected_counts(snapshot))
         try:
             self._running = database.start(dirs_allowed=[snapshot.dump_file(DUMP).parent])
             self._own_graphs = self._running.graph_names()  # Virtuoso's own, in every new database
-            self._running.bulk_load([snapshot.dump_file(DUMP), snapshot.dump_file(UNION_DUMP)], UNION_GRAPH)
-            self._running.set_dataset(UNION_GRAPH, expected_counts(snapshot))
+            marker = database.folder / "kg-release.nt"
+            marker.write_text(engine_release_statement(snapshot.manifest["build_id"]), encoding="utf-8")
+            self._running.bulk_load([(snapshot.dump_file(DUMP), UNION_GRAPH), (snapshot.dump_file(UNION_DUMP), UNION_GRAPH),
+                                     (marker, ENGINE_RELEASE_GRAPH)])
         except VirtuosoError as error:
             self.discard(snapshot)
             raise PublishFailed(str(error)) from None
 
     def query(self, sparql: str) -> bytes:
         assert self._running is not None, "stage a release first"
-        try:
-            return self._running.query(sparql)
+        try:  # over the release's dataset, as `kg serve --engine` asks it (kg/query/engine.py)
+            return self._running.query(sparql, default_graphs=(UNION_GRAPH,), named_graphs=self._named)
         except VirtuosoError as error:
             raise PublishFailed(str(error)) from None
 
     def graph_counts(self) -> dict[str, int]:
-        """The release's graphs as Virtuoso holds them: neither its own graphs nor the union graph."""
+        """The release's graphs as Virtuoso holds them: not its own graphs, the union or the release's name."""
         assert self._running is not None, "stage a release first"
-        return self._running.graph_counts(self._running.graph_names() - self._own_graphs - {UNION_GRAPH})
+        return self._running.graph_counts(self._running.graph_names() - self._own_graphs
+                                          - {UNION_GRAPH, ENGINE_RELEASE_GRAPH})
 
     def switch(self, snapshot: Snapshot, check: Check) -> None:
         self._stop()

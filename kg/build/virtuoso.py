@@ -10,10 +10,12 @@ Two facts of Virtuoso 7.2 (Debian's ``virtuoso-opensource``) shape the rest:
 
 - Without ``default-graph-uri`` its ``/sparql`` default graph is every graph it holds, as a bag, its own
   graphs (~2,500 triples of RDF-view metadata) included. Our default graph is the RDF merge of the named
-  graphs, a set; so the release's union dump is loaded into :data:`UNION_GRAPH`, and ``SYS_SPARQL_HOST``
-  gives every request that names no dataset that default graph and the release's graphs as its named
-  graphs (:meth:`Virtuoso.set_dataset`), so ``GRAPH ?g`` ranges over neither Virtuoso's own graphs nor the
-  union graph.
+  graphs, a set; so the release's union dump is loaded into :data:`UNION_GRAPH`, and each query names its
+  dataset: that graph as the default graph, the release's graphs as the named ones (so ``GRAPH ?g``
+  ranges over neither Virtuoso's own graphs nor the union graph). A server-wide default
+  (``SYS_SPARQL_HOST``, :meth:`Virtuoso.set_dataset`) would spare that, but Virtuoso 7.2 then ignores a
+  query's FROM and the request's ``default-graph-uri``: only the benchmarks, whose queries name no
+  dataset, use it.
 - It never answers a POST of ``Content-Type: application/sparql-query`` (the request hangs): queries go
   as a form POST (:func:`sparql_form`).
 """
@@ -32,10 +34,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kg.snapshot import ENGINE_UNION_GRAPH
+
 SERVER, ISQL = "virtuoso-t", "isql-vt"
 APT_INSTALL = "apt-get install virtuoso-opensource"
 #: The graph of the release's union (each triple once): the default graph of requests that name none.
-UNION_GRAPH = "urn:x-kg:union"
+UNION_GRAPH = ENGINE_UNION_GRAPH
 JSON_RESULTS = "application/sparql-results+json"
 
 
@@ -122,9 +126,12 @@ MaxQueryExecutionTime = {tuning.query_timeout_s}
 """
 
 
-def sparql_form(url: str, query: str, timeout: float = 600, accept: str = JSON_RESULTS) -> bytes:
-    """The answer of ``query`` at the endpoint ``url``, sent as a form POST; VirtuosoError unless 200."""
-    body = urllib.parse.urlencode({"query": query}).encode()
+def sparql_form(url: str, query: str, timeout: float = 600, accept: str = JSON_RESULTS,
+                default_graphs: Iterable[str] = (), named_graphs: Iterable[str] = ()) -> bytes:
+    """The answer of ``query`` at the endpoint ``url`` over the dataset named (if any), sent as a form POST;
+    VirtuosoError unless 200."""
+    body = urllib.parse.urlencode([("query", query), *(("default-graph-uri", g) for g in default_graphs),
+                                   *(("named-graph-uri", g) for g in named_graphs)]).encode()
     request = urllib.request.Request(url, data=body, headers={
         "Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
     try:
@@ -155,9 +162,10 @@ class Virtuoso:
             raise VirtuosoError(f"isql failed: {done.stderr.strip() or done.stdout.strip()}")
         return done.stdout
 
-    def query(self, sparql: str, timeout: float = 600) -> bytes:
-        """SPARQL JSON results of ``sparql`` over this database's default graph (see the module's docstring)."""
-        return sparql_form(self.url, sparql, timeout)
+    def query(self, sparql: str, timeout: float = 600, default_graphs: Iterable[str] = (),
+              named_graphs: Iterable[str] = ()) -> bytes:
+        """SPARQL JSON results of ``sparql`` over the dataset named (see the module's docstring)."""
+        return sparql_form(self.url, sparql, timeout, default_graphs=default_graphs, named_graphs=named_graphs)
 
     def graph_names(self) -> set[str]:
         # In SQL: SPARQL's `SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }` takes Virtuoso 7.2 minutes on
@@ -171,22 +179,23 @@ class Virtuoso:
             counts[graph] = int(self.isql(f"SELECT COUNT(*) FROM DB.DBA.RDF_QUAD WHERE G = iri_to_id('{_sql(graph)}', 0);").strip() or 0)
         return counts
 
-    def bulk_load(self, files: Iterable[Path], graph: str, timeout: float = 3600) -> None:
+    def bulk_load(self, files: Iterable[tuple[Path, str]], timeout: float = 3600) -> None:
         """Load N-Quads/N-Triples files (``.gz`` too) with Virtuoso's bulk loader, then checkpoint.
 
-        ``graph`` receives the triples that name no graph (an N-Triples file's); each quad lands in its own.
+        Each file comes with the graph that receives its triples that name none (an N-Triples file's);
+        each quad lands in its own.
         """
-        adds = "".join(f"ld_add('{_sql(path.resolve())}', '{_sql(graph)}');\n" for path in files)
+        adds = "".join(f"ld_add('{_sql(path.resolve())}', '{_sql(graph)}');\n" for path, graph in files)
         self.isql(adds + "rdf_loader_run();\ncheckpoint;\n", timeout=timeout)
         errors = self.isql("SELECT ll_file, ll_error FROM DB.DBA.LOAD_LIST WHERE ll_error IS NOT NULL;")
         if errors.strip():
             raise VirtuosoError(f"Virtuoso's loader failed: {errors.strip()}")
 
     def set_dataset(self, default_graph: str, named_graphs: Iterable[str]) -> None:
-        """Make every ``/sparql`` request that names no dataset query this one: ``default_graph`` as the default
-        graph and exactly ``named_graphs`` for ``GRAPH``, as the request's ``default-graph-uri`` and
-        ``named-graph-uri`` would. (Setting only the default graph, ``SH_GRAPH_URI``, leaves no named graphs
-        at all, as a query with FROM but no FROM NAMED has.)"""
+        """Make every ``/sparql`` request query this dataset: ``default_graph`` as the default graph and exactly
+        ``named_graphs`` for ``GRAPH``. Virtuoso 7.2 then ignores a query's FROM and the request's
+        ``default-graph-uri`` (see the module's docstring). (Setting only the default graph,
+        ``SH_GRAPH_URI``, leaves no named graphs at all, as a query with FROM but no FROM NAMED has.)"""
         defines = " ".join([f"define input:default-graph-uri <{default_graph}>",
                             *(f"define input:named-graph-uri <{g}>" for g in named_graphs)])
         self.isql("DELETE FROM DB.DBA.SYS_SPARQL_HOST WHERE SH_HOST = '*';\n"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from kg.config import Settings
 from kg.formats import BY_FORM, Format, by_name, negotiate
 from kg.query.cache import ResultCache
+from kg.query.engine import EngineClient
 from kg.query.executor import (InlineRunner, LongLaneFull, PoolBusy, QueryJob, QueryOutcome, QueryPool, QueryTimeout,
                                QueryTooLarge, SecondLongQuery)
 from kg.query.fair_use import Ledger, OverLimit
@@ -61,11 +62,14 @@ class Endpoint:
         self.published_graphs = frozenset(snapshot.manifest["graphs"])
         self.metrics = metrics or Metrics()
         self.ledger = ledger or Ledger(None, settings.client_query_budget_s, settings.client_max_queries)
-        self.pool = QueryPool(snapshot, settings.query_worker_count, settings.queue_timeout_s,
-                              long_after_s=settings.long_query_s, long_lane=settings.long_query_count,
-                              max_memory=settings.query_max_memory_bytes)
-        #: None (inline=False): every query goes to a worker.
-        self.inline = InlineRunner(snapshot) if inline else None
+        #: With an engine (KG_ENGINE_URL) it evaluates every query: no workers, nothing inline.
+        self.engine = EngineClient(settings.engine_url, tuple(
+            g for g, entry in snapshot.manifest["graphs"].items() if entry["triples"])) if settings.engine_url else None
+        self.pool = None if self.engine else QueryPool(
+            snapshot, settings.query_worker_count, settings.queue_timeout_s, long_after_s=settings.long_query_s,
+            long_lane=settings.long_query_count, max_memory=settings.query_max_memory_bytes)
+        #: None (inline=False, or an engine): every query goes to a worker (or the engine).
+        self.inline = InlineRunner(snapshot) if inline and not self.engine else None
         self.cache = ResultCache(settings.cache_bytes) if settings.cache_bytes > 0 else None
 
     def prepare(self, request: ProtocolRequest, accept: str | None) -> Prepared:
@@ -132,13 +136,13 @@ class Endpoint:
                 self.metrics.cache_lookup(hit=cached is not None)
                 if cached is not None:
                     return dataclasses.replace(cached, cached=True)
-            outcome = self._run_in_worker(prepared.job, client)
+            outcome = self._evaluate(prepared.job, client)
             if self.cache is not None:
                 self.cache.put(prepared.etag, outcome)
         self.metrics.query(outcome.seconds, prepared.inline)
         return outcome
 
-    def _run_in_worker(self, job: QueryJob, client: str) -> QueryOutcome:
+    def _evaluate(self, job: QueryJob, client: str) -> QueryOutcome:
         try:
             ticket = self.ledger.admit(client)
         except OverLimit as over:
@@ -147,7 +151,8 @@ class Endpoint:
         started = time.monotonic()
         charged = None
         try:
-            outcome = self.pool.run(job, self.settings.query_timeout_s, client)
+            outcome = (self.engine.run(job, self.settings.query_timeout_s) if self.engine is not None
+                       else self.pool.run(job, self.settings.query_timeout_s, client))
             charged = outcome.seconds  # what it ran, not what it waited for a worker
             return outcome
         except tuple(STOPPED) as stopped:
@@ -160,6 +165,7 @@ class Endpoint:
             self.ledger.settle(ticket, time.monotonic() - started if charged is None else charged)
 
     def close(self) -> None:
-        self.pool.close()
+        if self.pool is not None:
+            self.pool.close()
         self.lease.release()
 

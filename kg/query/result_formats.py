@@ -30,12 +30,12 @@ class Written:
     truncated: bool
 
 
-def write(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: Format, max_rows: int,
+def write(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | list[ox.Triple], fmt: Format, max_rows: int,
           prefixes: dict[str, str] | None = None) -> Written:
     """Serialise at most ``max_rows`` solutions (or triples); say whether more were left."""
     if isinstance(result, ox.QueryBoolean):
         return Written(result.serialize(format=fmt.results) or b"", 1, False)
-    if isinstance(result, ox.QueryTriples):
+    if not isinstance(result, ox.QuerySolutions):  # triples: a CONSTRUCT's, or parsed from an engine's answer
         triples, truncated = _take(result, max_rows)
         options = {"prefixes": prefixes} if fmt in (TURTLE, TRIG) and prefixes else {}
         return Written(ox.serialize(triples, format=fmt.rdf, **options) or b"", len(triples), truncated)

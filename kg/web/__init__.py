@@ -19,7 +19,7 @@ from kg.formats import ALL_FORMATS
 from kg.site.urls import Urls
 from kg.snapshot import Snapshot
 from kg.web.clients import ClientAddress
-from kg.web.release import Releases
+from kg.web.release import Releases, served_path
 
 log = logging.getLogger("kg.access")
 
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
 
     # Serving build/current (kg serve, server.py), follow it to each new release; a given snapshot (tests) stays.
     watch_s = settings.release_poll_s if snapshot is None else 0.0
-    releases = Releases(settings, snapshot or Snapshot.open(settings.current_snapshot), Metrics(settings.state_folder),
+    releases = Releases(settings, snapshot or Snapshot.open(served_path(settings)), Metrics(settings.state_folder),
                         Ledger(settings.state_folder, settings.client_query_budget_s, settings.client_max_queries), watch_s)
     atexit.register(releases.close)
     app.extensions["kg.settings"] = settings

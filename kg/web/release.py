@@ -23,6 +23,7 @@ from flask import g
 from werkzeug.http import http_date
 
 from kg.config import Settings
+from kg.query.engine import EngineClient, EngineUnavailable
 from kg.query.fair_use import Ledger
 from kg.query.metrics import Metrics
 from kg.query.protocol import Endpoint
@@ -104,7 +105,8 @@ class Releases:
         self.settings, self.metrics, self.ledger = settings, metrics, ledger
         self.current = Release(settings, snapshot, metrics, ledger)
         # The gauges follow whichever release is current, so a switch that fails half-way changes nothing.
-        metrics.watch_pool(lambda: (self.current.endpoint.pool.size, self.current.endpoint.pool.long_running))
+        metrics.watch_pool(lambda: (0, 0) if self.current.endpoint.pool is None else
+                           (self.current.endpoint.pool.size, self.current.endpoint.pool.long_running))
         #: The build id being made ready, while a switch is under way.
         self.switching: str | None = None
         self._lock = threading.Lock()
@@ -133,17 +135,16 @@ class Releases:
         return fresh
 
     def _watch(self, every_s: float) -> None:
-        link = self.settings.current_snapshot
         while not self._stop.wait(every_s):
             try:
-                target = Path(link).resolve(strict=True)
+                target = served_path(self.settings)
                 if target not in (self.current.snapshot.path, self._failed):
                     self.switch_to(Snapshot.open(target))
-            except (FileNotFoundError, OutdatedSnapshot) as error:  # mid-swap, or pruned: look again later
-                log.debug("release watch: %s", error)
+            except (FileNotFoundError, OutdatedSnapshot, EngineUnavailable) as error:  # mid-swap, pruned, or the
+                log.debug("release watch: %s", error)  # engine restarting: look again later
             except Exception:  # a release that cannot be served (e.g. workers fail): keep serving this one
                 self._failed = target
-                log.exception("could not switch to the release at %s; still serving %s", link, self.current.id)
+                log.exception("could not switch to the release at %s; still serving %s", target, self.current.id)
 
     def close(self) -> None:
         self._stop.set()
@@ -151,6 +152,20 @@ class Releases:
             self._watcher.join(5)
         self.current.retire()
         self.ledger.close()
+
+
+def served_path(settings: Settings) -> Path:
+    """The snapshot to serve: the one ``build/current`` names, or with an engine (KG_ENGINE_URL) the one the
+    engine holds, so that every answer and page is of the same release (FileNotFoundError if the build
+    folder does not have it)."""
+    if not settings.engine_url:
+        return settings.current_snapshot.resolve(strict=True)
+    release = EngineClient(settings.engine_url, ()).release()
+    path = settings.build_dir / release
+    if not path.is_dir():
+        raise FileNotFoundError(f"the engine at {settings.engine_url} holds release {release}, which is not in "
+                                f"{settings.build_dir} (copy it there, or publish the current one with `kg publish`)")
+    return path
 
 
 def current_release() -> Release:

@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from kg.formats import HTML, TRIPLE_FORMATS, TURTLE
 from kg.query.executor import (LongLaneFull, PoolBusy, QuerySyntaxError, QueryTimeout, QueryTooLarge, SecondLongQuery,
                                WorkerFailed)
+from kg.query.engine import EngineUnavailable
 from kg.query.fair_use import OverLimit
 from kg.query.guard import QueryRefused
 from kg.query.protocol import Endpoint, ProtocolRequest
@@ -34,6 +35,7 @@ NOT_ANSWERED = {
     LongLaneFull: (503, 5, "Query stopped: {error}. Try again shortly, or narrow it down."),
     SecondLongQuery: (429, 5, "Query stopped: {error}."),
     PoolBusy: (503, 5, "The server is busy: {error}. Try again shortly."),
+    EngineUnavailable: (503, 5, "The SPARQL engine is not answering: {error}. Try again shortly."),
 }
 #: What a GET without a query is answered with: the service description, or the editor for browsers.
 DESCRIPTION_FORMATS = (*TRIPLE_FORMATS, HTML)

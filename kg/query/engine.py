@@ -1,0 +1,147 @@
+"""Queries answered by a SPARQL engine of its own (``KG_ENGINE_URL``) instead of our query workers.
+
+`kg publish` loads a release into an engine (Virtuoso, the Oxigraph server) and checks it; `kg serve` with
+``KG_ENGINE_URL`` then stays the front of the service: every request still passes our guard, the clients'
+budgets, the row cap, our result writers and the cache, and only evaluation moves to the engine. So the
+engine is asked for one machine-readable form per query form (SPARQL JSON results, or N-Triples), and our
+writers give the client the format it negotiated, exactly as with the embedded store.
+
+Which release the engine holds is the engine's to say: `kg publish` loads the graph :data:`ENGINE_RELEASE_GRAPH`
+naming it (``dcterms:identifier``), and :meth:`EngineClient.release` reads it, so ``KG-Release``, ETags
+and the pages always name the release the answers come from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pyoxigraph as ox
+
+from kg.formats import BY_NAME
+from kg.query.executor import QueryJob, QueryOutcome, QuerySyntaxError, QueryTimeout
+from kg.query.result_formats import write
+from kg.namespaces import PREFIXES
+from kg.snapshot import ENGINE_EMPTY_GRAPH, ENGINE_RELEASE_GRAPH, ENGINE_RELEASE_PROPERTY, ENGINE_UNION_GRAPH
+
+RESULTS = "application/sparql-results+json"
+#: N-Triples under the names engines give it (Virtuoso 7.2 answers text/plain); all are parsed as Turtle, their superset.
+TRIPLES = "application/n-triples, text/plain;q=0.9, text/turtle;q=0.8"
+TRIPLE_MEDIA_TYPES = {"application/n-triples", "text/plain", "text/turtle", "application/x-turtle", "text/ntriples"}
+#: Virtuoso's answer to a query its own time limit cut short is a *partial* result marked only by this header.
+PARTIAL_STATE = "S1TAT"
+
+
+#: Parses a query without evaluating it: pyoxigraph's query() parses at once and evaluates as it is iterated.
+_PARSER = ox.Store()
+
+
+class EngineUnavailable(Exception):
+    """The engine did not answer, or failed on a query for a reason that is not the client's."""
+
+
+class EngineClient:
+    """The SPARQL 1.1 Protocol endpoint of one engine, queried by form POST (Virtuoso 7.2 never answers a POST
+    of ``application/sparql-query``)."""
+
+    def __init__(self, url: str, graphs: tuple[str, ...]) -> None:
+        self.url = url
+        #: The release's graphs: the named graphs of a query that names no dataset.
+        self.graphs = graphs
+
+    def release(self, timeout_s: float = 10) -> str:
+        """The id of the release the engine holds, as `kg publish` recorded it in :data:`ENGINE_RELEASE_GRAPH`."""
+        query = f"SELECT ?id WHERE {{ GRAPH <{ENGINE_RELEASE_GRAPH}> {{ <{ENGINE_RELEASE_GRAPH}> <{ENGINE_RELEASE_PROPERTY}> ?id }} }}"
+        body, _ = self._post(query, RESULTS, timeout_s, named_graphs=(ENGINE_RELEASE_GRAPH,))
+        ids = sorted({row["id"].value for row in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)})
+        if len(ids) != 1:
+            raise EngineUnavailable(f"the engine at {self.url} names {len(ids)} releases in <{ENGINE_RELEASE_GRAPH}> "
+                                    "(load one with `kg publish`)")
+        return ids[0]
+
+    def run(self, job: QueryJob, timeout_s: float) -> QueryOutcome:
+        """Evaluate ``job`` on the engine within ``timeout_s`` and write its answer as ours would be written."""
+        fmt = BY_NAME[job.format_name]
+        started = time.perf_counter()
+        try:  # parsed (not evaluated) by Oxigraph, so a syntax error reads as on the embedded store
+            _PARSER.query(job.query, prefixes=PREFIXES)
+        except SyntaxError as error:
+            raise QuerySyntaxError(str(error)) from None
+        text = _with_our_prefixes(job.query)
+        body, media_type = self._post(text, RESULTS if fmt.results is not None else TRIPLES, timeout_s,
+                                      *self._dataset(job))
+        if fmt.results is not None:
+            result = ox.parse_query_results(_valid_blank_nodes(body), format=ox.QueryResultsFormat.JSON)
+        elif media_type in TRIPLE_MEDIA_TYPES:
+            result = [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.TURTLE)]
+        else:
+            raise EngineUnavailable(f"the engine answered a graph query as {media_type or 'nothing'}")
+        written = write(result, fmt, job.max_rows, prefixes=PREFIXES)
+        return QueryOutcome(written.body, written.rows, written.truncated, time.perf_counter() - started)
+
+    def _dataset(self, job: QueryJob) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The dataset, named to the engine as the embedded store is given it (kg.query.protocol): by default the
+        release's union and its graphs; else the graphs the request or the query's FROM named, a default graph
+        or named graphs left unnamed being empty (as on the embedded store)."""
+        if job.default_graph is None and job.named_graphs is None:
+            return (ENGINE_UNION_GRAPH,), self.graphs
+        return job.default_graph or (ENGINE_EMPTY_GRAPH,), job.named_graphs or (ENGINE_EMPTY_GRAPH,)
+
+    def _post(self, query: str, accept: str, timeout_s: float, default_graphs: tuple[str, ...] = (),
+              named_graphs: tuple[str, ...] = ()) -> tuple[bytes, str]:
+        fields = [("query", query), *(("default-graph-uri", g) for g in default_graphs),
+                  *(("named-graph-uri", g) for g in named_graphs)]
+        request = urllib.request.Request(self.url, data=urllib.parse.urlencode(fields).encode(), headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                if response.headers.get("X-SQL-State") == PARTIAL_STATE:
+                    raise QueryTimeout("the engine's own time limit cut the query short")
+                return response.read(), response.headers.get_content_type()
+        except urllib.error.HTTPError as error:
+            message = error.read()[:2000].decode("utf-8", "replace").strip()
+            if error.code == 400:  # a valid query (Oxigraph parsed it) that the engine cannot run
+                raise QuerySyntaxError(f"the SPARQL engine behind this endpoint cannot run it: {message} "
+                                       "(its line numbers count one line of predeclared prefixes)") from None
+            raise EngineUnavailable(f"the engine answered {error.code}: {message[:500]}") from None
+        except (socket.timeout, TimeoutError):
+            raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped") from None
+        except OSError as error:
+            raise EngineUnavailable(f"the engine at {self.url} did not answer: {error}") from None
+
+
+#: A BASE declaration opening a query (after blanks and comments). Virtuoso 7.2 takes one only before any PREFIX.
+_LEADING_BASE = re.compile(r"\A(?:[ \t\r\n]|#[^\r\n]*)*BASE[ \t\r\n]*<[^>]*>", re.IGNORECASE)
+_OUR_PREFIXES = " ".join(f"PREFIX {p}: <{iri}>" for p, iri in PREFIXES.items()) + "\n"
+
+
+def _with_our_prefixes(query: str) -> str:
+    """The query with our prefixes declared, as /sparql predeclares them (the engine has its own, or none):
+    after a leading BASE, else first, on one line of their own."""
+    base = _LEADING_BASE.match(query)
+    cut = base.end() if base else 0
+    return query[:cut] + (" " if base else "") + _OUR_PREFIXES + query[cut:]
+
+
+def _valid_blank_nodes(body: bytes) -> bytes:
+    """The JSON results with every blank node relabelled ``b0``, ``b1``, … (the same label for the same node):
+    labels only identify nodes within one answer, and Virtuoso's (``nodeID://b10006``) are not valid ones."""
+    answer = json.loads(body)
+    labels: dict[str, str] = {}
+    for row in answer.get("results", {}).get("bindings", ()):
+        for term in row.values():
+            _relabel(term, labels)
+    return json.dumps(answer).encode()
+
+
+def _relabel(term: dict, labels: dict[str, str]) -> None:
+    if term.get("type") == "bnode":
+        term["value"] = labels.setdefault(term["value"], f"b{len(labels)}")
+    elif term.get("type") == "triple":  # SPARQL 1.2's triple terms hold terms
+        for part in term.get("value", {}).values():
+            _relabel(part, labels)

@@ -1,0 +1,190 @@
+"""`kg serve --engine`: our layer in front of Virtuoso, which `kg publish virtuoso` loaded.
+
+The release is published to Debian's real Virtuoso 7.2 (.ci/run installs it; skipped where it is not
+installed, except in CI), served by the virtuoso.ini the publish wrote, and the application is built with
+``engine_url`` pointing at it. The W3C protocol cases and the endpoint tests that depend on no engine's
+internals run here again, unchanged, through the Virtuoso-backed application (the ``client`` fixture of this
+module replaces the embedded one); then what only an engine front has to get right.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import replace
+from urllib.parse import quote
+
+import pytest
+
+import test_endpoint
+import test_protocol_suite
+from kg.build.publish import VirtuosoEngine, publish
+from kg.build.virtuoso import VirtuosoError, free_port, sparql_form
+from kg.snapshot import Snapshot
+
+pytestmark = pytest.mark.skipif(shutil.which("virtuoso-t") is None and not os.environ.get("CI"),
+                                reason="Debian's virtuoso-opensource is not installed (.ci/run installs it)")
+
+#: The protocol cases, each as the embedded endpoint passes it.
+PROTOCOL_TESTS = [name for name in dir(test_protocol_suite) if name.startswith("test_")]
+#: Endpoint tests about the protocol layer (what is refused, how answers are written and cut), not about the
+#: embedded store's workers, inline lookups, cache or metrics.
+ENDPOINT_TESTS = [
+    "test_get_post_form_and_post_direct_agree", "test_head_is_answered_like_get", "test_select_result_formats_by_accept",
+    "test_tsv_header_and_csv_values", "test_xml_results_are_well_formed", "test_construct_in_every_rdf_format",
+    "test_jsonld_round_trips_to_the_same_triples", "test_describe_and_ask", "test_unservable_accept_is_406_with_the_list",
+    "test_format_parameter_that_cannot_express_the_form_is_400", "test_syntax_error_is_400_with_line_and_column",
+    "test_updates_are_refused_and_nothing_changes", "test_two_query_parameters_are_400", "test_bad_post_bodies",
+    "test_invalid_utf8_in_the_query_string_is_400", "test_unknown_parameter_is_400", "test_other_methods_are_405",
+    "test_default_graph_uri_selects_one_graph", "test_named_graph_uri_limits_graph_patterns",
+    "test_default_graph_uri_overrides_a_foreign_from", "test_valid_queries_the_guard_once_refused_answer_as_bare_oxigraph",
+    "test_without_dataset_parameters_graph_patterns_see_every_published_graph",
+    "test_from_selects_our_graphs_and_unknown_graphs_are_400", "test_default_graph_is_a_set_merge",
+    "test_service_description_lists_every_graph", "test_repeated_query_can_be_answered_304", "test_cors_on_reads_and_preflight",
+    "test_gzip_when_accepted", "test_row_cap_is_announced", "test_every_competency_question_in_every_format",
+    "test_graph_patterns_see_exactly_the_published_graphs",
+]
+#: Where Virtuoso 7.2.5 answers differently from the embedded store: strict xfails, so each is seen in every
+#: run and one that Virtuoso starts answering alike fails until it is taken off this list (README: "Virtuoso").
+DISAGREEMENTS = {
+    "test_valid_queries_the_guard_once_refused_answer_as_bare_oxigraph[an escaped comma in a local name]":
+        "Virtuoso's parser takes no escape in a prefixed name (PN_LOCAL_ESC): 400 \"Bad character '\\\\'\"",
+    "test_valid_queries_the_guard_once_refused_answer_as_bare_oxigraph[a comment right after a less-than]":
+        "Virtuoso's lexer reads `<?s)#>` as an IRI: 400 \"Parentheses are not balanced\"",
+    "test_valid_queries_the_guard_once_refused_answer_as_bare_oxigraph[FROM with a \\\\u escape]":  # pytest escapes the id
+        "Virtuoso's parser takes no \\u escape in an IRI (400 SP030)",
+    "test_every_competency_question_in_every_format[cq19-partnership-themes]":
+        "boolean-as-integer: EXISTS is bound as xsd:integer 0/1",
+    "test_every_competency_question_in_every_format[cq28-source-documents]":
+        "a wrong answer: a GROUP BY key unbound in some solutions splits the group in two rows",
+    "test_every_competency_question_in_every_format[cq30-partnership-cities-on-a-map]":
+        "wkt-as-geometry: geo:wktLiteral comes back as virtrdf:Geometry in single precision",
+}
+
+
+@pytest.fixture(autouse=True)
+def _known_disagreement(request) -> None:
+    reason = DISAGREEMENTS.get(request.node.name)
+    if reason is not None:
+        request.node.add_marker(pytest.mark.xfail(reason=f"Virtuoso 7.2.5: {reason}", strict=True))
+
+
+for _name in PROTOCOL_TESTS:
+    globals()[_name] = getattr(test_protocol_suite, _name)
+for _name in ENDPOINT_TESTS:
+    globals()[_name] = getattr(test_endpoint, _name)
+
+
+class ServedVirtuoso:
+    """`virtuoso-t +foreground +configfile <root>/current/virtuoso.ini`, as `kg publish` tells an operator."""
+
+    def __init__(self, root, http_port: int) -> None:
+        self.url = f"http://127.0.0.1:{http_port}/sparql"
+        ini = (root / "current" / "virtuoso.ini").resolve()
+        self.process = subprocess.Popen(["virtuoso-t", "+foreground", "+configfile", str(ini)], cwd=ini.parent,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(300):
+            try:
+                sparql_form(self.url, "ASK {}", timeout=5)
+                return
+            except VirtuosoError:
+                assert self.process.poll() is None, "virtuoso-t exited"
+                time.sleep(0.1)
+        raise AssertionError("the published Virtuoso did not answer")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+
+
+@pytest.fixture(scope="module")
+def virtuoso(snapshot: Snapshot, tmp_path_factory):
+    root = tmp_path_factory.mktemp("virtuoso")
+    http_port = free_port()
+    publish(snapshot, VirtuosoEngine(root, http_port=http_port, sql_port=free_port()), accept_disagreements=True)
+    served = ServedVirtuoso(root, http_port)
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def app(shipped, snapshot: Snapshot, virtuoso):
+    """The application as `kg serve --engine` builds it: no snapshot given, so it serves the engine's release."""
+    from kg.web import create_app
+
+    application = create_app(replace(shipped, engine_url=virtuoso.url, query_timeout_s=5.0, max_rows=50,
+                                     release_poll_s=0.0))
+    yield application
+    application.extensions["kg.releases"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def sparql(client, query: str, accept: str = "application/sparql-results+json"):
+    return client.get(f"/sparql?query={quote(query, safe='')}", headers={"Accept": accept})
+
+
+def test_the_release_served_is_the_one_the_engine_holds(client, snapshot: Snapshot) -> None:
+    response = sparql(client, "ASK {}")
+    assert response.headers["KG-Release"] == snapshot.manifest["build_id"]
+    assert client.get("/id/city/berlin").headers["KG-Release"] == snapshot.manifest["build_id"]
+
+
+def test_queries_are_evaluated_by_the_engine_with_our_prefixes_and_dataset(client, snapshot: Snapshot) -> None:
+    # Our prefixes are predeclared as on the embedded endpoint; the default graph is the union, a set.
+    rows = json.loads(sparql(client, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").data)["results"]["bindings"]
+    assert int(rows[0]["n"]["value"]) == snapshot.manifest["dumps"]["integrating-cities.nt.gz"]["triples"]
+    graphs = json.loads(sparql(client, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").data)["results"]["bindings"]
+    assert {b["g"]["value"] for b in graphs} == {g for g, e in snapshot.manifest["graphs"].items() if e["triples"]}
+    label = json.loads(sparql(client, "SELECT ?l WHERE { city:berlin rdfs:label ?l }").data)["results"]["bindings"]
+    assert label == [{"l": {"type": "literal", "value": "Berlin", "xml:lang": "en"}}]
+
+
+def test_blank_nodes_of_the_engine_come_back_as_valid_labels(client) -> None:
+    # Virtuoso labels blank nodes nodeID://b…, which no SPARQL results parser accepts; ours relabels them.
+    response = sparql(client, "SELECT ?b WHERE { ?b ?p ?o FILTER(isBlank(?b)) } LIMIT 1")
+    assert response.status_code == 200
+    (binding,) = json.loads(response.data)["results"]["bindings"]
+    assert binding["b"]["type"] == "bnode" and binding["b"]["value"].isalnum()
+
+
+def test_a_syntax_error_reads_as_on_the_embedded_store(client) -> None:
+    response = sparql(client, "SELECT ?x WHERE { ?x ?y }")
+    assert response.status_code == 400
+    assert response.data.decode().startswith("Invalid SPARQL query: error at 1:")
+
+
+def test_the_guard_refuses_before_the_engine_sees_the_request(client) -> None:
+    assert client.post("/sparql", data="INSERT DATA { <a:b> <a:c> <a:d> }",
+                       headers={"Content-Type": "application/sparql-update"}).status_code == 403
+    assert sparql(client, "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }").status_code == 403
+    assert sparql(client, "SELECT * FROM <http://example.org/elsewhere> WHERE { ?s ?p ?o }").status_code == 400
+
+
+def test_the_row_cap_cuts_the_engine_answer(client) -> None:
+    response = sparql(client, "SELECT * WHERE { ?s ?p ?o }", accept="text/csv")
+    assert response.status_code == 200
+    assert response.headers["KG-Result-Truncated"] == "max-rows=50"
+    assert len(response.data.decode().splitlines()) == 51  # the header and 50 rows
+
+
+def test_pages_are_served_for_the_engine_release(client) -> None:
+    page = client.get("/id/city/berlin", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and b"Berlin" in page.data
+
+
+def test_an_engine_that_stops_answering_gets_503_and_its_return_is_served(app, virtuoso) -> None:
+    stopped_client = app.test_client()
+    virtuoso.process.send_signal(19)  # SIGSTOP: the engine holds its connections but answers nothing
+    try:
+        response = stopped_client.get("/sparql?query=" + quote("SELECT * WHERE { ?s ?p ?o } LIMIT 1", safe=""))
+        assert response.status_code == 503 and "Retry-After" in response.headers
+    finally:
+        virtuoso.process.send_signal(18)  # SIGCONT
+    assert sparql(stopped_client, "ASK { city:berlin a ic:City }").status_code == 200
