@@ -11,6 +11,7 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 import argparse
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from kg.build.load import TurtleSyntaxError
 from kg.build.publish import OxigraphEngine, PublishFailed, VirtuosoEngine, publish, write_qlever_input
 from kg.build.pipeline import BuildFailed, Pipeline, Stages, build, up_to_date
 from kg.build.reason import InconsistentGraph
+from kg.build.virtuoso import Tuning
 from kg.build.writer import SnapshotNotWritten, activate
 from kg.build.report_formats import FORMATS, to_text
 from kg.config import Settings, SettingsError, load_settings
@@ -237,8 +239,10 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
         written = write_qlever_input(snapshot, target)
         print(f"wrote QLever's input for release {snapshot.manifest['build_id']} to {written} (not loaded: see its Qleverfile)")
         return EXIT_OK
+    # Virtuoso's own time limit is ours (KG_QUERY_TIMEOUT_S), so `kg serve --engine` and Virtuoso stop a query alike.
     engine = (OxigraphEngine(target) if args.engine == "oxigraph"
-              else VirtuosoEngine(target, http_port=args.http_port, sql_port=args.sql_port))
+              else VirtuosoEngine(target, http_port=args.http_port, sql_port=args.sql_port,
+                                  tuning=Tuning(query_timeout_s=math.ceil(settings.query_timeout_s))))
     try:
         done = publish(snapshot, engine, accept_disagreements=args.accept_disagreements)
     except PublishFailed as failure:

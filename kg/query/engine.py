@@ -35,6 +35,8 @@ TRIPLES = "application/n-triples, text/plain;q=0.9, text/turtle;q=0.8"
 TRIPLE_MEDIA_TYPES = {"application/n-triples", "text/plain", "text/turtle", "application/x-turtle", "text/ntriples"}
 #: Virtuoso's answer to a query its own time limit cut short is a *partial* result marked only by this header.
 PARTIAL_STATE = "S1TAT"
+#: How Virtuoso says (in a 500) that its own time limit (MaxQueryExecutionTime) stopped a query.
+TIMED_OUT = ("S1T00", "SR171")
 
 
 #: Parses a query without evaluating it: pyoxigraph's query() parses at once and evaluates as it is iterated.
@@ -74,7 +76,7 @@ class EngineClient:
             raise QuerySyntaxError(str(error)) from None
         text = _with_our_prefixes(job.query)
         body, media_type = self._post(text, RESULTS if fmt.results is not None else TRIPLES, timeout_s,
-                                      *self._dataset(job))
+                                      *self._dataset(job), max_rows=job.max_rows + 1)
         if fmt.results is not None:
             result = ox.parse_query_results(_valid_blank_nodes(body), format=ox.QueryResultsFormat.JSON)
         elif media_type in TRIPLE_MEDIA_TYPES:
@@ -93,9 +95,13 @@ class EngineClient:
         return job.default_graph or (ENGINE_EMPTY_GRAPH,), job.named_graphs or (ENGINE_EMPTY_GRAPH,)
 
     def _post(self, query: str, accept: str, timeout_s: float, default_graphs: tuple[str, ...] = (),
-              named_graphs: tuple[str, ...] = ()) -> tuple[bytes, str]:
+              named_graphs: tuple[str, ...] = (), max_rows: int | None = None) -> tuple[bytes, str]:
         fields = [("query", query), *(("default-graph-uri", g) for g in default_graphs),
                   *(("named-graph-uri", g) for g in named_graphs)]
+        if max_rows is not None:
+            # Virtuoso's own cap: it stops at one row past ours, as the embedded store's streaming does, so that a
+            # cartesian product is cut, not computed whole (then `KG-Result-Truncated` says it was cut).
+            fields.append(("maxrows", str(max_rows)))
         request = urllib.request.Request(self.url, data=urllib.parse.urlencode(fields).encode(), headers={
             "Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
         try:
@@ -105,6 +111,8 @@ class EngineClient:
                 return response.read(), response.headers.get_content_type()
         except urllib.error.HTTPError as error:
             message = error.read()[:2000].decode("utf-8", "replace").strip()
+            if any(code in message for code in TIMED_OUT):
+                raise QueryTimeout("the engine's own time limit stopped the query") from None
             if error.code == 400:  # a valid query (Oxigraph parsed it) that the engine cannot run
                 raise QuerySyntaxError(f"the SPARQL engine behind this endpoint cannot run it: {message} "
                                        "(its line numbers count one line of predeclared prefixes)") from None
