@@ -95,7 +95,7 @@ class ServedVirtuoso:
 
     def __init__(self, root, http_port: int) -> None:
         self.url = f"http://127.0.0.1:{http_port}/sparql"
-        ini = (root / "current" / "virtuoso.ini").resolve()
+        self.ini = ini = (root / "current" / "virtuoso.ini").resolve()
         self.process = subprocess.Popen(["virtuoso-t", "+foreground", "+configfile", str(ini)], cwd=ini.parent,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         for _ in range(300):
@@ -214,3 +214,25 @@ def test_an_engine_that_stops_answering_gets_503_and_its_return_is_served(app, v
         virtuoso.process.send_signal(18)  # SIGCONT
     assert sparql(stopped_client, "ASK { city:berlin a ic:City }").status_code == 200
 
+
+def test_a_replica_whose_engine_is_gone_fails_its_health_check_and_answers_502(shipped, virtuoso, tmp_path) -> None:
+    """What a load balancer needs during a release (deploy/haproxy.cfg retries a 502 on the other replica)."""
+    from kg.build.virtuoso import VirtuosoDatabase
+    from kg.web import create_app
+
+    folder = tmp_path / "copy"  # a second Virtuoso over a copy of the published database, to be stopped
+    shutil.copytree(virtuoso.ini.parent / "db", folder / "db")
+    second = VirtuosoDatabase(folder).start()
+    application = create_app(replace(shipped, engine_url=second.url, release_poll_s=0.0))
+    try:
+        client = application.test_client()
+        assert client.get("/healthz").status_code == 200
+        second.stop()
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.data.startswith(b"unavailable: ")
+        response = sparql(client, "SELECT ?gone WHERE { ?gone ?p ?o } LIMIT 1")
+        assert response.status_code == 502 and response.headers["Retry-After"] == "5"
+        assert b"The SPARQL engine is not answering" in response.data
+    finally:
+        second.stop()
+        application.extensions["kg.releases"].close()

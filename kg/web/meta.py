@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from kg.config import Settings
+from kg.query.engine import EngineUnavailable
+from kg.query.executor import QueryTimeout
 from kg.query.metrics import CONTENT_TYPE
 from kg.web.release import current_release
 
@@ -13,9 +15,18 @@ bp = Blueprint("meta", __name__)
 
 @bp.route("/healthz")
 def healthz() -> Response:
-    """Alive and holding a snapshot; cheap enough to be polled every second."""
+    """Alive and holding a snapshot, and with an engine (KG_ENGINE_URL) the engine answering: a load balancer
+    polling this every second takes a replica whose engine restarts (a release) out of rotation."""
     releases = current_app.extensions["kg.releases"]
     switching = f"\nswitching to {releases.switching}" if releases.switching else ""
+    engine = current_release().endpoint.engine
+    if engine is not None:
+        try:
+            held = engine.release(timeout_s=2)
+        except (EngineUnavailable, QueryTimeout) as error:
+            return Response(f"unavailable: {error}\n", status=503, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+        if held != current_release().id:
+            switching = f"\nthe engine holds {held}: switching to it"
     return Response(f"ok {current_release().id}{switching}\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
 
 

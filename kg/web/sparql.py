@@ -35,7 +35,9 @@ NOT_ANSWERED = {
     LongLaneFull: (503, 5, "Query stopped: {error}. Try again shortly, or narrow it down."),
     SecondLongQuery: (429, 5, "Query stopped: {error}."),
     PoolBusy: (503, 5, "The server is busy: {error}. Try again shortly."),
-    EngineUnavailable: (503, 5, "The SPARQL engine is not answering: {error}. Try again shortly."),
+    # 502, not 503: the upstream failed, not this query; a proxy in front (deploy/haproxy.cfg) retries a 502 on
+    # another replica, and never a 503, which may be this query's own doing (its time, its memory).
+    EngineUnavailable: (502, 5, "The SPARQL engine is not answering: {error}. Try again shortly."),
 }
 #: What a GET without a query is answered with: the service description, or the editor for browsers.
 DESCRIPTION_FORMATS = (*TRIPLE_FORMATS, HTML)
