@@ -38,7 +38,7 @@ from virtuoso import answer_set  # noqa: E402
 
 from kg.build.publish import OxigraphEngine, Published, VirtuosoEngine, expected_counts, publish  # noqa: E402
 from kg.build.virtuoso import UNION_GRAPH, Tuning, binaries  # noqa: E402
-from kg.snapshot import Snapshot  # noqa: E402
+from kg.snapshot import Snapshot, virtuoso_dataset  # noqa: E402
 
 SECTION = "engine-front"
 QUERIES = ROOT / "benchmarks" / "synth_queries"
@@ -84,10 +84,10 @@ class BareVirtuoso(Client):
 
     def __init__(self, port: int, graphs: tuple[str, ...]) -> None:
         super().__init__(port)
-        self.dataset = [("default-graph-uri", UNION_GRAPH), *(("named-graph-uri", g) for g in graphs)]
+        self.dataset = virtuoso_dataset((UNION_GRAPH,), graphs)
 
     def post(self, query: str, timeout: float = 300) -> tuple[int, bytes, float]:
-        body = urllib.parse.urlencode([("query", query), *self.dataset]).encode("utf-8")
+        body = urllib.parse.urlencode({"query": f"{self.dataset} {query}"}).encode("utf-8")
         return self._request("POST", self.path, body, {"Content-Type": "application/x-www-form-urlencoded",
                                                        "Accept": "application/sparql-results+json"}, timeout)
 

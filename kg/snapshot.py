@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import pyoxigraph as ox
 
@@ -278,3 +278,12 @@ def _converted(path: Path, rdf_format: ox.RdfFormat) -> bytes:
 def engine_release_statement(build_id: str) -> str:
     """The N-Triples line naming ``build_id`` as the release an engine holds (in :data:`ENGINE_RELEASE_GRAPH`)."""
     return f"<{ENGINE_RELEASE_GRAPH}> <{ENGINE_RELEASE_PROPERTY}> {ox.Literal(build_id)} .\n"
+
+
+def virtuoso_dataset(default_graphs: Iterable[str], named_graphs: Iterable[str]) -> str:
+    """Virtuoso's pragmas naming a query's dataset, to go before its text: how both `kg publish virtuoso` and
+    `kg serve --engine` ask a published release. In the text, not as ``default-graph-uri``/``named-graph-uri``
+    parameters: Virtuoso 7.2 echoes each of those as a response header, and past 100 graphs Python's HTTP
+    client reads no answer ("got more than 100 headers"). The pragmas override a FROM of the query."""
+    return " ".join([*(f"define input:default-graph-uri <{g}>" for g in default_graphs),
+                     *(f"define input:named-graph-uri <{g}>" for g in named_graphs)])

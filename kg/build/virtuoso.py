@@ -11,8 +11,9 @@ Two facts of Virtuoso 7.2 (Debian's ``virtuoso-opensource``) shape the rest:
 - Without ``default-graph-uri`` its ``/sparql`` default graph is every graph it holds, as a bag, its own
   graphs (~2,500 triples of RDF-view metadata) included. Our default graph is the RDF merge of the named
   graphs, a set; so the release's union dump is loaded into :data:`UNION_GRAPH`, and each query names its
-  dataset: that graph as the default graph, the release's graphs as the named ones (so ``GRAPH ?g``
-  ranges over neither Virtuoso's own graphs nor the union graph). A server-wide default
+  dataset (in its text: :func:`kg.snapshot.virtuoso_dataset`): that graph as the default graph, the
+  release's graphs as the named ones (so ``GRAPH ?g`` ranges over neither Virtuoso's own graphs nor the
+  union graph). A server-wide default
   (``SYS_SPARQL_HOST``, :meth:`Virtuoso.set_dataset`) would spare that, but Virtuoso 7.2 then ignores a
   query's FROM and the request's ``default-graph-uri``: only the benchmarks, whose queries name no
   dataset, use it.
@@ -34,7 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kg.snapshot import ENGINE_UNION_GRAPH
+from kg.snapshot import ENGINE_UNION_GRAPH, virtuoso_dataset
 
 SERVER, ISQL = "virtuoso-t", "isql-vt"
 APT_INSTALL = "apt-get install virtuoso-opensource"
@@ -128,10 +129,9 @@ MaxQueryExecutionTime = {tuning.query_timeout_s}
 
 def sparql_form(url: str, query: str, timeout: float = 600, accept: str = JSON_RESULTS,
                 default_graphs: Iterable[str] = (), named_graphs: Iterable[str] = ()) -> bytes:
-    """The answer of ``query`` at the endpoint ``url`` over the dataset named (if any), sent as a form POST;
-    VirtuosoError unless 200."""
-    body = urllib.parse.urlencode([("query", query), *(("default-graph-uri", g) for g in default_graphs),
-                                   *(("named-graph-uri", g) for g in named_graphs)]).encode()
+    """The answer of ``query`` at the endpoint ``url`` over the dataset named (if any: Virtuoso's pragmas,
+    :func:`kg.snapshot.virtuoso_dataset`), sent as a form POST; VirtuosoError unless 200."""
+    body = urllib.parse.urlencode({"query": f"{virtuoso_dataset(default_graphs, named_graphs)} {query}"}).encode()
     request = urllib.request.Request(url, data=body, headers={
         "Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
     try:

@@ -27,7 +27,8 @@ from kg.formats import BY_NAME
 from kg.query.executor import QueryJob, QueryOutcome, QuerySyntaxError, QueryTimeout
 from kg.query.result_formats import write
 from kg.namespaces import PREFIXES
-from kg.snapshot import ENGINE_EMPTY_GRAPH, ENGINE_RELEASE_GRAPH, ENGINE_RELEASE_PROPERTY, ENGINE_UNION_GRAPH
+from kg.snapshot import (ENGINE_EMPTY_GRAPH, ENGINE_RELEASE_GRAPH, ENGINE_RELEASE_PROPERTY, ENGINE_UNION_GRAPH,
+                         virtuoso_dataset)
 
 RESULTS = "application/sparql-results+json"
 #: N-Triples under the names engines give it (Virtuoso 7.2 answers text/plain); all are parsed as Turtle, their superset.
@@ -65,7 +66,7 @@ class EngineClient:
     def release(self, timeout_s: float = 10) -> str:
         """The id of the release the engine holds, as `kg publish` recorded it in :data:`ENGINE_RELEASE_GRAPH`."""
         query = f"SELECT ?id WHERE {{ GRAPH <{ENGINE_RELEASE_GRAPH}> {{ <{ENGINE_RELEASE_GRAPH}> <{ENGINE_RELEASE_PROPERTY}> ?id }} }}"
-        body, _ = self._post(query, RESULTS, timeout_s, named_graphs=(ENGINE_RELEASE_GRAPH,))
+        body, _ = self._post(_for_engine(query, ((ENGINE_EMPTY_GRAPH,), (ENGINE_RELEASE_GRAPH,))), RESULTS, timeout_s)
         ids = sorted({row["id"].value for row in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)})
         if len(ids) != 1:
             raise EngineUnavailable(f"the engine at {self.url} names {len(ids)} releases in <{ENGINE_RELEASE_GRAPH}> "
@@ -80,9 +81,8 @@ class EngineClient:
             _PARSER.query(job.query, prefixes=PREFIXES)
         except SyntaxError as error:
             raise QuerySyntaxError(str(error)) from None
-        text = _with_our_prefixes(job.query)
-        body, media_type = self._post(text, RESULTS if fmt.results is not None else TRIPLES, timeout_s,
-                                      *self._dataset(job), max_rows=job.max_rows + 1)
+        body, media_type = self._post(_for_engine(job.query, self._dataset(job)),
+                                      RESULTS if fmt.results is not None else TRIPLES, timeout_s, max_rows=job.max_rows + 1)
         if fmt.results is not None:
             if b'"bnode"' in body:
                 body = _valid_blank_nodes(body)
@@ -102,10 +102,8 @@ class EngineClient:
             return (ENGINE_UNION_GRAPH,), self.graphs
         return job.default_graph or (ENGINE_EMPTY_GRAPH,), job.named_graphs or (ENGINE_EMPTY_GRAPH,)
 
-    def _post(self, query: str, accept: str, timeout_s: float, default_graphs: tuple[str, ...] = (),
-              named_graphs: tuple[str, ...] = (), max_rows: int | None = None) -> tuple[bytes, str]:
-        fields = [("query", query), *(("default-graph-uri", g) for g in default_graphs),
-                  *(("named-graph-uri", g) for g in named_graphs)]
+    def _post(self, query: str, accept: str, timeout_s: float, max_rows: int | None = None) -> tuple[bytes, str]:
+        fields = [("query", query)]
         if max_rows is not None:
             # Virtuoso's own cap: it stops at one row past ours, as the embedded store's streaming does, so that a
             # cartesian product is cut, not computed whole (then `KG-Result-Truncated` says it was cut).
@@ -165,15 +163,17 @@ class EngineClient:
 
 #: A BASE declaration opening a query (after blanks and comments). Virtuoso 7.2 takes one only before any PREFIX.
 _LEADING_BASE = re.compile(r"\A(?:[ \t\r\n]|#[^\r\n]*)*BASE[ \t\r\n]*<[^>]*>", re.IGNORECASE)
-_OUR_PREFIXES = " ".join(f"PREFIX {p}: <{iri}>" for p, iri in PREFIXES.items()) + "\n"
+_OUR_PREFIXES = " ".join(f"PREFIX {p}: <{iri}>" for p, iri in PREFIXES.items())
 
 
-def _with_our_prefixes(query: str) -> str:
-    """The query with our prefixes declared, as /sparql predeclares them (the engine has its own, or none):
-    after a leading BASE, else first, on one line of their own."""
+def _for_engine(query: str, dataset: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
+    """The query as the engine is sent it, on one line of ours before the client's text: the dataset as
+    Virtuoso's pragmas (:func:`kg.snapshot.virtuoso_dataset`: they override a FROM in the query, which is
+    right, the dataset named being the query's FROM or the request's parameters that override it), then
+    (after a leading BASE, which Virtuoso takes only first) our prefixes, as /sparql predeclares them."""
     base = _LEADING_BASE.match(query)
     cut = base.end() if base else 0
-    return query[:cut] + (" " if base else "") + _OUR_PREFIXES + query[cut:]
+    return f"{virtuoso_dataset(*dataset)} {query[:cut]} {_OUR_PREFIXES}\n{query[cut:]}"
 
 
 def _valid_blank_nodes(body: bytes) -> bytes:
