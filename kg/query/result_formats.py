@@ -21,6 +21,9 @@ import pyoxigraph as ox
 from kg.formats import CSV, JSON, TRIG, TSV, TURTLE, XML, Format
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+#: The namespace of the ``its:dir`` attribute that carries a literal's base direction in SPARQL 1.2 XML results,
+#: written on each such literal as Oxigraph writes it. https://www.w3.org/TR/sparql12-results-xml/
+ITS = "http://www.w3.org/2005/11/its"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ def _json_term(term) -> dict:
     out = {"type": "literal", "value": term.value}
     if term.language:
         out["xml:lang"] = term.language
+        if term.direction is not None:
+            out["its:dir"] = str(term.direction)
     elif term.datatype.value != XSD_STRING:
         out["datatype"] = term.datatype.value
     return out
@@ -81,6 +86,8 @@ def _json_term_text(term) -> str:
         return '{"type":"uri","value":' + _quote(term.value) + "}"
     if kind is ox.Literal:
         if term.language:
+            if term.direction is not None:
+                return json.dumps(_json_term(term), ensure_ascii=False, separators=(",", ":"))
             return '{"type":"literal","value":' + _quote(term.value) + ',"xml:lang":' + _quote(term.language) + "}"
         datatype = term.datatype.value
         if datatype == XSD_STRING:
@@ -110,7 +117,8 @@ def _xml_term(term) -> str:
         return (f"<triple><subject>{_xml_term(term.subject)}</subject><predicate>{_xml_term(term.predicate)}</predicate>"
                 f"<object>{_xml_term(term.object)}</object></triple>")
     if term.language:
-        return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        direction = "" if term.direction is None else f' its:dir="{term.direction}" xmlns:its="{ITS}" its:version="2.0"'
+        return f"<literal xml:lang={quoteattr(term.language)}{direction}>{escape(term.value)}</literal>"
     if term.datatype.value != XSD_STRING:
         return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
     return f"<literal>{escape(term.value)}</literal>"
@@ -127,15 +135,20 @@ def _xml(names: list[str], rows: list) -> Iterator[str]:
     yield "</results></sparql>"
 
 
+def _csv_text(term) -> str:
+    """A term's CSV text before quoting: lexical forms only, a triple term as its three terms' texts
+    separated by spaces, as Oxigraph writes it (the CSV format keeps no kinds of term)."""
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    if isinstance(term, ox.Triple):
+        return " ".join(_csv_text(t) for t in (term.subject, term.predicate, term.object))
+    return term.value
+
+
 def _csv_cell(term) -> str:
     if term is None:
         return ""
-    if isinstance(term, ox.BlankNode):
-        value = "_:" + term.value
-    elif isinstance(term, (ox.NamedNode, ox.Literal)):
-        value = term.value
-    else:
-        value = str(term)
+    value = _csv_text(term)
     if any(c in value for c in ',"\r\n'):
         return '"' + value.replace('"', '""') + '"'
     return value
@@ -149,7 +162,15 @@ def _csv(names: list[str], rows: list) -> Iterator[str]:
     yield out.getvalue()
 
 
+def _tsv_term(term) -> str:
+    """A term as TSV writes it: the Turtle-like form pyoxigraph's ``str`` gives (with a literal's
+    ``@lang--dir``), and a triple term as ``<<( s p o )>>`` (SPARQL 1.2), which ``str`` leaves bare."""
+    if isinstance(term, ox.Triple):
+        return f"<<( {_tsv_term(term.subject)} {_tsv_term(term.predicate)} {_tsv_term(term.object)} )>>"
+    return str(term)
+
+
 def _tsv(names: list[str], rows: list) -> Iterator[str]:
     yield "\t".join("?" + n for n in names) + "\n"
     for row in rows:
-        yield "\t".join("" if row[n] is None else str(row[n]) for n in names) + "\n"
+        yield "\t".join("" if row[n] is None else _tsv_term(row[n]) for n in names) + "\n"
