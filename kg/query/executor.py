@@ -32,7 +32,7 @@ import psutil
 
 from kg.namespaces import PREFIXES
 from kg.formats import BY_NAME
-from kg.query.result_formats import write
+from kg.query.result_formats import NotExpressible, write
 from kg.snapshot import Snapshot
 
 
@@ -65,6 +65,15 @@ class QuerySyntaxError(Exception):
     """The engine could not parse the query; the message has the line and column."""
 
 
+class QueryUnsupported(Exception):
+    """The engine parsed the query but cannot run it (an extension function it does not have); the message is its own."""
+
+
+class EngineCrashed(Exception):
+    """The engine aborted on the query (a Rust panic, a bug of pyoxigraph's): the worker was replaced and the query
+    not run again, since it would crash the next worker the same way."""
+
+
 class QueryTimeout(Exception):
     """The query ran past its time limit and was stopped."""
 
@@ -90,17 +99,43 @@ class WorkerFailed(Exception):
     """A worker died or failed on a query for a reason that is ours, not the client's."""
 
 
+#: What the client is told when the engine crashed on its query.
+ENGINE_CRASHED = ("the query engine (pyoxigraph) crashed on this query: a Rust panic, a bug of the engine's, not of the "
+                  "query; known to happen with ORDER BY over terms of mixed kinds, which its sort cannot order "
+                  "consistently. The query was not run again")
+
+
 class _WorkerDied(Exception):
     """The worker running a query went away (its connection closed): the query may be run again."""
 
 
+#: How pyoxigraph's message for a call of a function it does not know begins (a RuntimeError, raised when the query
+#: is prepared, as for any other evaluation error); the only such error a client causes, every other is ours.
+UNSUPPORTED_FUNCTION = "The custom function "
+#: The errors of a query that are the client's: raised by :func:`evaluate` and passed from a worker by name.
+CLIENT_ERRORS = {cls.__name__: cls for cls in (QuerySyntaxError, QueryUnsupported, NotExpressible)}
+
+
 def evaluate(store, union: list, job: QueryJob):
     """Run ``job`` on an open pyoxigraph store whose graphs ``union`` hold every triple once, and write
-    its answer: the same code in a worker and inline."""
+    its answer: the same code in a worker and inline. Raises one of :data:`CLIENT_ERRORS` for a query
+    the engine cannot run or whose answer the format cannot hold."""
     default = union if job.default_graph is None else _nodes(job.default_graph)
     dataset = {} if job.named_graphs is None else {"named_graphs": _nodes(job.named_graphs)}
-    result = store.query(job.query, prefixes=PREFIXES, default_graph=default, **dataset)
+    try:
+        result = store.query(job.query, prefixes=PREFIXES, default_graph=default, **dataset)
+    except SyntaxError as error:
+        raise QuerySyntaxError(str(error)) from None
+    except RuntimeError as error:
+        if str(error).startswith(UNSUPPORTED_FUNCTION):
+            raise QueryUnsupported(str(error)) from None
+        raise
     return write(result, BY_NAME[job.format_name], job.max_rows, prefixes=PREFIXES)
+
+
+def _is_panic(error: BaseException) -> bool:
+    """A Rust panic that unwound into Python (pyo3's PanicException, a BaseException of no importable module)."""
+    return type(error).__name__ == "PanicException"
 
 
 @lru_cache(maxsize=16)
@@ -134,16 +169,22 @@ def _worker_main(snapshot_path: str, conn: Connection, parent: int) -> None:
         try:
             written = evaluate(store, union, job)
             reply: tuple = ("ok", written.rows, written.truncated, time.perf_counter() - started)
-        except SyntaxError as error:
-            reply, written = ("syntax", str(error)), None
+        except tuple(CLIENT_ERRORS.values()) as error:
+            reply, written = ("client", type(error).__name__, str(error)), None
         except Exception as error:  # reported to the parent, which answers 500: a bug of ours or the engine's
             reply, written = ("error", f"{type(error).__name__}: {error}"), None
+        except BaseException as error:
+            if not _is_panic(error):
+                raise
+            reply, written = ("panic", str(error)), None
         try:
             conn.send(reply)
             if written is not None:
                 # The body goes as raw bytes after a small header: no pickling (and copying) of a large answer.
                 conn.send_bytes(written.body)
         except OSError:  # the HTTP process stopped waiting (the query was stopped) or is gone
+            return
+        if reply[0] == "panic":  # the engine's state after a panic is not to be trusted: the parent replaces us
             return
 
 
@@ -314,19 +355,26 @@ class QueryPool:
                 self._retire(worker)  # its successor is already starting
             else:
                 self._replace(worker)
+            # The connection closes only once the process is gone, so its exit status is known by now.
+            if worker.process.returncode == -signal.SIGABRT:
+                raise EngineCrashed(ENGINE_CRASHED) from None
             raise _WorkerDied(type(error).__name__) from None
         finally:
             if long:
                 self._leave_long_lane(client)
+        kind = reply[0]
         if long:
             self._retire(worker)  # its successor took its place in the pool when it became long
+        elif kind == "panic":
+            self._replace(worker)
         else:
             self._idle.put(worker)
-        kind = reply[0]
         if kind == "ok":
             return QueryOutcome(body=body, rows=reply[1], truncated=reply[2], seconds=reply[3])
-        if kind == "syntax":
-            raise QuerySyntaxError(reply[1])
+        if kind == "client":
+            raise CLIENT_ERRORS[reply[1]](reply[2])
+        if kind == "panic":
+            raise EngineCrashed(f"{ENGINE_CRASHED} ({reply[1]})")
         raise WorkerFailed(reply[1])
 
     def _wait(self, worker: _Worker, timeout_s: float, client: str) -> bool:
@@ -409,8 +457,8 @@ class InlineRunner:
         started = time.perf_counter()
         try:
             written = evaluate(self.store, self.union, job)
-        except SyntaxError as error:
-            raise QuerySyntaxError(str(error)) from None
+        except tuple(CLIENT_ERRORS.values()):
+            raise
         except Exception as error:  # the client gets 500, as from a worker: a bug of ours or the engine's
             raise WorkerFailed(f"{type(error).__name__}: {error}") from None
         seconds = time.perf_counter() - started

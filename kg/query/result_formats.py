@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from dataclasses import dataclass
 from itertools import islice
@@ -18,12 +19,26 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
-from kg.formats import CSV, JSON, TRIG, TSV, TURTLE, XML, Format
+from kg.formats import CSV, JSON, JSONLD, RDFXML, TRIG, TSV, TURTLE, XML, Format
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 #: The namespace of the ``its:dir`` attribute that carries a literal's base direction in SPARQL 1.2 XML results,
 #: written on each such literal as Oxigraph writes it. https://www.w3.org/TR/sparql12-results-xml/
 ITS = "http://www.w3.org/2005/11/its"
+
+
+#: A character XML 1.0 cannot hold, not even as a character reference (XML 1.0 §2.2 Char); Oxigraph writes it
+#: as it is, making a document no XML parser reads.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_XML_NAME_START = ("A-Z_a-z\xc0-\xd6\xd8-\xf6\xf8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d\u2070-\u218f"
+                   "\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff")
+#: The local name RDF/XML writes a predicate with: the longest NCName ending its IRI (XML Namespaces §3), as
+#: Oxigraph splits it; a predicate without one (``urn:x:1``) cannot be written (RDF/XML §2.2).
+_XML_LOCAL_NAME = re.compile(f"[{_XML_NAME_START}][{_XML_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f-\u2040]*\\Z")
+
+
+class NotExpressible(ValueError):
+    """The answer holds something the requested format cannot write; the message names formats that can."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +55,46 @@ def write(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: Fo
         return Written(result.serialize(format=fmt.results) or b"", 1, False)
     if isinstance(result, ox.QueryTriples):
         triples, truncated = _take(result, max_rows)
+        _check_expressible(triples, fmt)
         options = {"prefixes": prefixes} if fmt in (TURTLE, TRIG) and prefixes else {}
         return Written(ox.serialize(triples, format=fmt.rdf, **options) or b"", len(triples), truncated)
     names = [v.value for v in result.variables]
     rows, truncated = _take(result, max_rows)
+    if fmt is XML:
+        _check_xml_text((term for row in rows for term in row if term is not None), "SPARQL XML results",
+                        "JSON (format=json) or TSV (format=tsv)")
     writer = {JSON: _json, XML: _xml, CSV: _csv, TSV: _tsv}[fmt]
     return Written("".join(writer(names, rows)).encode("utf-8"), len(rows), truncated)
+
+
+def _terms(term) -> Iterator:
+    """``term`` and, for a triple term, every term inside it."""
+    yield term
+    if isinstance(term, ox.Triple):
+        for inner in (term.subject, term.predicate, term.object):
+            yield from _terms(inner)
+
+
+def _check_xml_text(terms: Iterable, format_label: str, instead: str) -> None:
+    """Refuse a literal with a character no XML 1.0 document can hold (IRIs and blank node labels cannot have one)."""
+    for outer in terms:
+        for term in _terms(outer):
+            if isinstance(term, ox.Literal) and (bad := _NOT_XML_CHAR.search(term.value)):
+                raise NotExpressible(f"{format_label} cannot hold the character U+{ord(bad.group()):04X} of a literal in "
+                                     f"this answer (XML 1.0 has no way to write it); ask for {instead}.")
+
+
+def _check_expressible(triples: list, fmt: Format) -> None:
+    """Refuse triples that ``fmt`` cannot write, which Oxigraph would write wrongly (RDF/XML) or fail on (JSON-LD)."""
+    instead = "Turtle (format=turtle) or N-Triples (format=ntriples)"
+    if fmt is RDFXML:
+        _check_xml_text((t.object for t in triples), "RDF/XML", instead)
+        for term in (inner for t in triples for inner in _terms(t)):
+            if isinstance(term, ox.Triple) and not _XML_LOCAL_NAME.search(term.predicate.value):
+                raise NotExpressible(f"RDF/XML cannot write the predicate <{term.predicate.value}>: it does not end in "
+                                     f"an XML name to split it at (RDF/XML §2.2); ask for {instead}.")
+    elif fmt is JSONLD and any(isinstance(inner, ox.Triple) for t in triples for inner in (t.subject, t.object)):
+        raise NotExpressible(f"JSON-LD cannot write triple terms (RDF 1.2), which this answer holds; ask for {instead}.")
 
 
 def _take(items: Iterable, limit: int) -> tuple[list, bool]:
@@ -108,20 +157,25 @@ def _json(names: list[str], rows: list) -> Iterator[str]:
     yield "]}}"
 
 
+def _text(value: str) -> str:
+    """XML character data; a carriage return as a reference, which XML parsers would otherwise read as a line feed."""
+    return escape(value, {"\r": "&#13;"})
+
+
 def _xml_term(term) -> str:
     if isinstance(term, ox.NamedNode):
-        return f"<uri>{escape(term.value)}</uri>"
+        return f"<uri>{_text(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
-        return f"<bnode>{escape(term.value)}</bnode>"
+        return f"<bnode>{_text(term.value)}</bnode>"
     if isinstance(term, ox.Triple):
         return (f"<triple><subject>{_xml_term(term.subject)}</subject><predicate>{_xml_term(term.predicate)}</predicate>"
                 f"<object>{_xml_term(term.object)}</object></triple>")
     if term.language:
         direction = "" if term.direction is None else f' its:dir="{term.direction}" xmlns:its="{ITS}" its:version="2.0"'
-        return f"<literal xml:lang={quoteattr(term.language)}{direction}>{escape(term.value)}</literal>"
+        return f"<literal xml:lang={quoteattr(term.language)}{direction}>{_text(term.value)}</literal>"
     if term.datatype.value != XSD_STRING:
-        return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
-    return f"<literal>{escape(term.value)}</literal>"
+        return f"<literal datatype={quoteattr(term.datatype.value)}>{_text(term.value)}</literal>"
+    return f"<literal>{_text(term.value)}</literal>"
 
 
 def _xml(names: list[str], rows: list) -> Iterator[str]:
