@@ -33,6 +33,7 @@ import psutil
 from kg.namespaces import PREFIXES
 from kg.formats import BY_NAME
 from kg.query.result_formats import NotExpressible, write
+from kg.query.store import QueryUnsupported, run_query
 from kg.snapshot import Snapshot
 
 
@@ -63,10 +64,6 @@ class QueryOutcome:
 
 class QuerySyntaxError(Exception):
     """The engine could not parse the query; the message has the line and column."""
-
-
-class QueryUnsupported(Exception):
-    """The engine parsed the query but cannot run it (an extension function it does not have); the message is its own."""
 
 
 class EngineCrashed(Exception):
@@ -109,9 +106,6 @@ class _WorkerDied(Exception):
     """The worker running a query went away (its connection closed): the query may be run again."""
 
 
-#: How pyoxigraph's message for a call of a function it does not know begins (a RuntimeError, raised when the query
-#: is prepared, as for any other evaluation error); the only such error a client causes, every other is ours.
-UNSUPPORTED_FUNCTION = "The custom function "
 #: The errors of a query that are the client's: raised by :func:`evaluate` and passed from a worker by name.
 CLIENT_ERRORS = {cls.__name__: cls for cls in (QuerySyntaxError, QueryUnsupported, NotExpressible)}
 
@@ -123,13 +117,9 @@ def evaluate(store, union: list, job: QueryJob):
     default = union if job.default_graph is None else _nodes(job.default_graph)
     dataset = {} if job.named_graphs is None else {"named_graphs": _nodes(job.named_graphs)}
     try:
-        result = store.query(job.query, prefixes=PREFIXES, default_graph=default, **dataset)
+        result = run_query(store, job.query, default_graph=default, **dataset)
     except SyntaxError as error:
         raise QuerySyntaxError(str(error)) from None
-    except RuntimeError as error:
-        if str(error).startswith(UNSUPPORTED_FUNCTION):
-            raise QueryUnsupported(str(error)) from None
-        raise
     return write(result, BY_NAME[job.format_name], job.max_rows, prefixes=PREFIXES)
 
 

@@ -11,11 +11,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from kg.formats import HTML, TRIPLE_FORMATS, TURTLE
 from kg.query.executor import (EngineCrashed, LongLaneFull, PoolBusy, QuerySyntaxError, QueryTimeout, QueryTooLarge,
-                               QueryUnsupported, SecondLongQuery, WorkerFailed)
+                               SecondLongQuery, WorkerFailed)
 from kg.query.fair_use import OverLimit
 from kg.query.guard import QueryRefused
 from kg.query.protocol import Endpoint, ProtocolRequest
 from kg.query.result_formats import NotExpressible
+from kg.query.store import QueryUnsupported
 from kg.query.service_description import service_graph
 from kg.web import ui
 from kg.web.negotiation import client_has, content_type, negotiated
