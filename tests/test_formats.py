@@ -111,3 +111,20 @@ def test_base_direction_and_triple_terms_are_written_as_the_standard_says():
     # which splits the cell at their commas for any CSV reader).
     assert list(csv.reader(io.StringIO(text[CSV.name]))) == [
         ["x"], ["a"], ["b"], ["c"], ["d"], ['_:z http://e/p http://e/s http://e/p o, "x']]
+
+
+def test_rdf_xml_names_blank_nodes_as_xml_names():
+    """Oxigraph's blank node labels may begin with a digit, which rdf:nodeID cannot (rdflib refuses the document)."""
+    import rdflib
+    from rdflib.compare import isomorphic
+
+    from kg.formats import RDFXML
+
+    engine = ox.Store()
+    a, b = ox.BlankNode("1ab"), ox.BlankNode("2cd")
+    for triple in [(a, ox.NamedNode("http://e/p"), b), (b, ox.NamedNode("http://e/p"), a), (a, ox.NamedNode("http://e/q"), ox.Literal("x"))]:
+        engine.add(ox.Quad(*triple))
+    body = write(engine.query("CONSTRUCT WHERE { ?s ?p ?o }"), RDFXML, 100).body
+    ours = rdflib.Graph().parse(data=body, format="xml")
+    expected = rdflib.Graph().parse(data=ox.serialize(engine, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    assert len(ours) == 3 and isomorphic(ours, expected)

@@ -56,6 +56,8 @@ def write(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: Fo
     if isinstance(result, ox.QueryTriples):
         triples, truncated = _take(result, max_rows)
         _check_expressible(triples, fmt)
+        if fmt is RDFXML:
+            triples = [_ncname_blank_nodes(t) for t in triples]
         options = {"prefixes": prefixes} if fmt in (TURTLE, TRIG) and prefixes else {}
         return Written(ox.serialize(triples, format=fmt.rdf, **options) or b"", len(triples), truncated)
     names = [v.value for v in result.variables]
@@ -95,6 +97,17 @@ def _check_expressible(triples: list, fmt: Format) -> None:
                                      f"an XML name to split it at (RDF/XML §2.2); ask for {instead}.")
     elif fmt is JSONLD and any(isinstance(inner, ox.Triple) for t in triples for inner in (t.subject, t.object)):
         raise NotExpressible(f"JSON-LD cannot write triple terms (RDF 1.2), which this answer holds; ask for {instead}.")
+
+
+def _ncname_blank_nodes(term):
+    """``term`` with each blank node's label made an XML name by a prefix, as RDF/XML's ``rdf:nodeID`` must be
+    (RDF/XML §2.10); Oxigraph writes its labels as they are, and three in five begin with a digit, which parsers
+    such as rdflib's refuse. The same prefix on every label keeps distinct nodes distinct."""
+    if isinstance(term, ox.BlankNode):
+        return ox.BlankNode("b" + term.value)
+    if isinstance(term, ox.Triple):
+        return ox.Triple(_ncname_blank_nodes(term.subject), term.predicate, _ncname_blank_nodes(term.object))
+    return term
 
 
 def _take(items: Iterable, limit: int) -> tuple[list, bool]:
