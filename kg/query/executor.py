@@ -123,11 +123,6 @@ def evaluate(store, union: list, job: QueryJob):
     return write(result, BY_NAME[job.format_name], job.max_rows, prefixes=PREFIXES)
 
 
-def _is_panic(error: BaseException) -> bool:
-    """A Rust panic that unwound into Python (pyo3's PanicException, a BaseException of no importable module)."""
-    return type(error).__name__ == "PanicException"
-
-
 @lru_cache(maxsize=16)
 def _nodes(iris: tuple[str, ...]) -> list:
     """NamedNodes of graph IRIs; clients that name graphs tend to name the same few again."""
@@ -163,18 +158,12 @@ def _worker_main(snapshot_path: str, conn: Connection, parent: int) -> None:
             reply, written = ("client", type(error).__name__, str(error)), None
         except Exception as error:  # reported to the parent, which answers 500: a bug of ours or the engine's
             reply, written = ("error", f"{type(error).__name__}: {error}"), None
-        except BaseException as error:
-            if not _is_panic(error):
-                raise
-            reply, written = ("panic", str(error)), None
         try:
             conn.send(reply)
             if written is not None:
                 # The body goes as raw bytes after a small header: no pickling (and copying) of a large answer.
                 conn.send_bytes(written.body)
         except OSError:  # the HTTP process stopped waiting (the query was stopped) or is gone
-            return
-        if reply[0] == "panic":  # the engine's state after a panic is not to be trusted: the parent replaces us
             return
 
 
@@ -345,26 +334,23 @@ class QueryPool:
                 self._retire(worker)  # its successor is already starting
             else:
                 self._replace(worker)
-            # The connection closes only once the process is gone, so its exit status is known by now.
+            # A panic in pyoxigraph aborts the process (it does not unwind into Python). The connection closes only
+            # once the process is gone, so its exit status is known by now.
             if worker.process.returncode == -signal.SIGABRT:
                 raise EngineCrashed(ENGINE_CRASHED) from None
             raise _WorkerDied(type(error).__name__) from None
         finally:
             if long:
                 self._leave_long_lane(client)
-        kind = reply[0]
         if long:
             self._retire(worker)  # its successor took its place in the pool when it became long
-        elif kind == "panic":
-            self._replace(worker)
         else:
             self._idle.put(worker)
+        kind = reply[0]
         if kind == "ok":
             return QueryOutcome(body=body, rows=reply[1], truncated=reply[2], seconds=reply[3])
         if kind == "client":
             raise CLIENT_ERRORS[reply[1]](reply[2])
-        if kind == "panic":
-            raise EngineCrashed(f"{ENGINE_CRASHED} ({reply[1]})")
         raise WorkerFailed(reply[1])
 
     def _wait(self, worker: _Worker, timeout_s: float, client: str) -> bool:
