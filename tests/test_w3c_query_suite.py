@@ -3,8 +3,8 @@
 Every layer between a user and pyoxigraph runs: the Flask app's /sparql (protocol, guard, format negotiation,
 worker pool, result writers, error answers) over a release written by the build's own writer
 (:func:`kg.build.writer.write_snapshot`). Its answers must equal bare pyoxigraph's on the same dataset, in
-every format the endpoint offers for the query form (parsed back, as multisets of rows, blank nodes compared
-up to renaming, in order when the query has ORDER BY): our layers add refusals, never different answers.
+each format of :data:`FORMATS` (parsed back, as multisets of rows, blank nodes compared up to renaming, in
+order when a SELECT has ORDER BY): our layers add refusals, never different answers.
 
 The suite (tests/w3c/rdf-tests, vendored by scripts/vendor_w3c_query_tests.py) has query evaluation tests,
 each with a query, default graph files (qt:data) and named graph files (qt:graphData), and positive syntax
@@ -14,7 +14,9 @@ Oxigraph gives it (a 400 with its message).
 One release holds every test's data: each qt:data file as a graph of its own (``urn:x-w3c-default:<file>``),
 loaded apart from the same file as a named graph ``<file>``, so that their blank nodes differ as in two loads;
 a request names its test's dataset with default-graph-uri and named-graph-uri (SPARQL 1.1 Protocol §2.1.4),
-unless the query has its own FROM, which then names the graphs. Queries are read against the base of their
+unless the query has its own FROM, which then names the graphs; so the release's own default graph (left
+empty) is never read, and every query goes to a query worker (a bounded query is answered inline only over
+the default dataset, by the same kg.query.executor.evaluate a worker runs). Queries are read against the base of their
 file, as the suite intends, by a ``BASE`` before their text, for both sides; both also get the prefixes the
 endpoint declares (kg.namespaces.PREFIXES).
 
