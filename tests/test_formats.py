@@ -113,8 +113,9 @@ def test_base_direction_and_triple_terms_are_written_as_the_standard_says():
         ["x"], ["a"], ["b"], ["c"], ["d"], ['_:z http://e/p http://e/s http://e/p o, "x']]
 
 
-def test_rdf_xml_names_blank_nodes_as_xml_names():
-    """Oxigraph's blank node labels may begin with a digit, which rdf:nodeID cannot (rdflib refuses the document)."""
+def test_rdf_xml_names_blank_nodes_as_xml_names_and_keeps_carriage_returns():
+    """Oxigraph's blank node labels may begin with a digit, which rdf:nodeID cannot (rdflib refuses the document),
+    and a raw carriage return in a literal is read back as a line feed."""
     import rdflib
     from rdflib.compare import isomorphic
 
@@ -122,7 +123,8 @@ def test_rdf_xml_names_blank_nodes_as_xml_names():
 
     engine = ox.Store()
     a, b = ox.BlankNode("1ab"), ox.BlankNode("2cd")
-    for triple in [(a, ox.NamedNode("http://e/p"), b), (b, ox.NamedNode("http://e/p"), a), (a, ox.NamedNode("http://e/q"), ox.Literal("x"))]:
+    for triple in [(a, ox.NamedNode("http://e/p"), b), (b, ox.NamedNode("http://e/p"), a),
+                   (a, ox.NamedNode("http://e/q"), ox.Literal("carriage\rreturn"))]:
         engine.add(ox.Quad(*triple))
     body = write(engine.query("CONSTRUCT WHERE { ?s ?p ?o }"), RDFXML, 100).body
     ours = rdflib.Graph().parse(data=body, format="xml")

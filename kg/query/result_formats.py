@@ -59,7 +59,12 @@ def write(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: Fo
         if fmt is RDFXML:
             triples = [_ncname_blank_nodes(t) for t in triples]
         options = {"prefixes": prefixes} if fmt in (TURTLE, TRIG) and prefixes else {}
-        return Written(ox.serialize(triples, format=fmt.rdf, **options) or b"", len(triples), truncated)
+        body = ox.serialize(triples, format=fmt.rdf, **options) or b""
+        if fmt is RDFXML:
+            # Oxigraph writes a literal's carriage return as it is, which XML parsers read as a line feed; it writes
+            # none anywhere else (its layout is line feeds and tabs, IRIs hold none), so each one is a literal's.
+            body = body.replace(b"\r", b"&#13;")
+        return Written(body, len(triples), truncated)
     names = [v.value for v in result.variables]
     rows, truncated = _take(result, max_rows)
     if fmt is XML:
