@@ -27,8 +27,9 @@ from kg.build.writer import SnapshotNotWritten, activate
 from kg.build.report_formats import FORMATS, to_text
 from kg.config import Settings, SettingsError, load_settings
 from kg.query.cli_results import FORMAT_NAMES, serialize
+from kg.query.result_formats import NotExpressible
 from kg.query.stats import compute
-from kg.query.store import GraphStore, Scope
+from kg.query.store import GraphStore, QueryUnsupported, Scope
 from kg.snapshot import OutdatedSnapshot, Snapshot
 from kg.snapshot import verify as verify_snapshot
 
@@ -140,6 +141,9 @@ def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
         output = serialize(result, args.format)
     except SyntaxError as error:
         print(f"error: invalid SPARQL: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (QueryUnsupported, NotExpressible) as error:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     sys.stdout.buffer.write(output)
     return EXIT_OK

@@ -69,6 +69,16 @@ def test_invalid_query_exits_2_with_position(built, capsys):
     assert "error: invalid SPARQL: error at 1:21:" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("query, fmt, message", [
+    ("SELECT * { FILTER(<http://example.org/f>(1)) }", "json", "The custom function <http://example.org/f> is not supported"),
+    ('SELECT ?x { BIND("bell \\u0007" AS ?x) }', "xml", "U+0007"),
+])
+def test_a_query_the_engine_or_the_format_cannot_answer_exits_2_with_why(built, capsys, query, fmt, message):
+    code, out, err = run(capsys, "--root", str(built.root), "query", query, "--format", fmt)
+    assert code == 2 and out == ""
+    assert message in err and "Traceback" not in err
+
+
 def test_stats_counts_graphs_and_classes(built, capsys):
     code, out, _ = run(capsys, "--root", str(built.root), "stats")
     assert code == 0

@@ -32,7 +32,8 @@ import psutil
 
 from kg.namespaces import PREFIXES
 from kg.formats import BY_NAME
-from kg.query.result_formats import write
+from kg.query.result_formats import NotExpressible, write
+from kg.query.store import QueryUnsupported, run_query
 from kg.snapshot import Snapshot
 
 
@@ -65,6 +66,11 @@ class QuerySyntaxError(Exception):
     """The engine could not parse the query; the message has the line and column."""
 
 
+class EngineCrashed(Exception):
+    """The engine aborted on the query (a Rust panic, a bug of pyoxigraph's): the worker was replaced and the query
+    not run again, since it would crash the next worker the same way."""
+
+
 class QueryTimeout(Exception):
     """The query ran past its time limit and was stopped."""
 
@@ -90,16 +96,30 @@ class WorkerFailed(Exception):
     """A worker died or failed on a query for a reason that is ours, not the client's."""
 
 
+#: What the client is told when the engine crashed on its query.
+ENGINE_CRASHED = ("the query engine (pyoxigraph) crashed on this query: a Rust panic, a bug of the engine's, not of the "
+                  "query; known to happen with ORDER BY over terms of mixed kinds, which its sort cannot order "
+                  "consistently. The query was not run again")
+
+
 class _WorkerDied(Exception):
     """The worker running a query went away (its connection closed): the query may be run again."""
 
 
+#: The errors of a query that are the client's: raised by :func:`evaluate` and passed from a worker by name.
+CLIENT_ERRORS = {cls.__name__: cls for cls in (QuerySyntaxError, QueryUnsupported, NotExpressible)}
+
+
 def evaluate(store, union: list, job: QueryJob):
     """Run ``job`` on an open pyoxigraph store whose graphs ``union`` hold every triple once, and write
-    its answer: the same code in a worker and inline."""
+    its answer: the same code in a worker and inline. Raises one of :data:`CLIENT_ERRORS` for a query
+    the engine cannot run or whose answer the format cannot hold."""
     default = union if job.default_graph is None else _nodes(job.default_graph)
     dataset = {} if job.named_graphs is None else {"named_graphs": _nodes(job.named_graphs)}
-    result = store.query(job.query, prefixes=PREFIXES, default_graph=default, **dataset)
+    try:
+        result = run_query(store, job.query, default_graph=default, **dataset)
+    except SyntaxError as error:
+        raise QuerySyntaxError(str(error)) from None
     return write(result, BY_NAME[job.format_name], job.max_rows, prefixes=PREFIXES)
 
 
@@ -134,8 +154,8 @@ def _worker_main(snapshot_path: str, conn: Connection, parent: int) -> None:
         try:
             written = evaluate(store, union, job)
             reply: tuple = ("ok", written.rows, written.truncated, time.perf_counter() - started)
-        except SyntaxError as error:
-            reply, written = ("syntax", str(error)), None
+        except tuple(CLIENT_ERRORS.values()) as error:
+            reply, written = ("client", type(error).__name__, str(error)), None
         except Exception as error:  # reported to the parent, which answers 500: a bug of ours or the engine's
             reply, written = ("error", f"{type(error).__name__}: {error}"), None
         try:
@@ -314,6 +334,10 @@ class QueryPool:
                 self._retire(worker)  # its successor is already starting
             else:
                 self._replace(worker)
+            # A panic in pyoxigraph aborts the process (it does not unwind into Python). The connection closes only
+            # once the process is gone, so its exit status is known by now.
+            if worker.process.returncode == -signal.SIGABRT:
+                raise EngineCrashed(ENGINE_CRASHED) from None
             raise _WorkerDied(type(error).__name__) from None
         finally:
             if long:
@@ -325,8 +349,8 @@ class QueryPool:
         kind = reply[0]
         if kind == "ok":
             return QueryOutcome(body=body, rows=reply[1], truncated=reply[2], seconds=reply[3])
-        if kind == "syntax":
-            raise QuerySyntaxError(reply[1])
+        if kind == "client":
+            raise CLIENT_ERRORS[reply[1]](reply[2])
         raise WorkerFailed(reply[1])
 
     def _wait(self, worker: _Worker, timeout_s: float, client: str) -> bool:
@@ -409,8 +433,8 @@ class InlineRunner:
         started = time.perf_counter()
         try:
             written = evaluate(self.store, self.union, job)
-        except SyntaxError as error:
-            raise QuerySyntaxError(str(error)) from None
+        except tuple(CLIENT_ERRORS.values()):
+            raise
         except Exception as error:  # the client gets 500, as from a worker: a bug of ours or the engine's
             raise WorkerFailed(f"{type(error).__name__}: {error}") from None
         seconds = time.perf_counter() - started

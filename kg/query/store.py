@@ -19,6 +19,25 @@ from kg.snapshot import Snapshot
 
 QueryResult = Union[ox.QuerySolutions, ox.QueryBoolean, ox.QueryTriples]
 
+#: How pyoxigraph's message for a call of a function it does not know begins (a RuntimeError, raised when the query
+#: is prepared, as for any other evaluation error); the only such error a client causes, every other is ours.
+UNSUPPORTED_FUNCTION = "The custom function "
+
+
+class QueryUnsupported(Exception):
+    """The engine parsed the query but cannot run it (an extension function it does not have); the message is its own."""
+
+
+def run_query(store: ox.Store, sparql: str, **dataset) -> QueryResult:
+    """``store.query`` with our prefixes predeclared: SyntaxError carries the parser's message, and a call of a
+    function the engine does not have is :class:`QueryUnsupported`, the client's error rather than ours."""
+    try:
+        return store.query(sparql, prefixes=PREFIXES, **dataset)
+    except RuntimeError as error:
+        if str(error).startswith(UNSUPPORTED_FUNCTION):
+            raise QueryUnsupported(str(error)) from None
+        raise
+
 
 class Scope(str, Enum):
     """Which graphs form the default graph of a query."""
@@ -41,7 +60,7 @@ class GraphStore:
                                 Scope.INFERRED: self.inferred_graph}
 
     def query(self, sparql: str, scope: Scope = Scope.ALL) -> QueryResult:
-        """Run a read query with our prefixes predeclared; SyntaxError carries the parser's message.
+        """Run a read query with our prefixes predeclared (:func:`run_query`).
 
         The default graph is a set-merge of the scope's graphs (the store keeps the asserted one as its
         default graph, see :func:`kg.snapshot.union_graphs`), and GRAPH patterns see the store's named
@@ -49,7 +68,7 @@ class GraphStore:
         answer but its plan: at 505 graphs it looked ``GRAPH ?g { … }`` up in each graph in turn, and
         linked-data pages of much-cited resources took seconds.
         """
-        return self.store.query(sparql, prefixes=PREFIXES, default_graph=self._default_graphs[scope])
+        return run_query(self.store, sparql, default_graph=self._default_graphs[scope])
 
     def close(self) -> None:
         """Let the snapshot be pruned (the handle stays usable until it is: the store is read-only)."""

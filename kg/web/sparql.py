@@ -10,12 +10,14 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from kg.formats import HTML, TRIPLE_FORMATS, TURTLE
-from kg.query.executor import (LongLaneFull, PoolBusy, QuerySyntaxError, QueryTimeout, QueryTooLarge, SecondLongQuery,
-                               WorkerFailed)
 from kg.query.engine import EngineUnavailable
+from kg.query.executor import (EngineCrashed, LongLaneFull, PoolBusy, QuerySyntaxError, QueryTimeout, QueryTooLarge,
+                               SecondLongQuery, WorkerFailed)
 from kg.query.fair_use import OverLimit
 from kg.query.guard import QueryRefused
 from kg.query.protocol import Endpoint, ProtocolRequest
+from kg.query.result_formats import NotExpressible
+from kg.query.store import QueryUnsupported
 from kg.query.service_description import service_graph
 from kg.web import ui
 from kg.web.negotiation import client_has, content_type, negotiated
@@ -38,6 +40,12 @@ NOT_ANSWERED = {
     # 502, not 503: the upstream failed, not this query; a proxy in front (deploy/haproxy.cfg) retries a 502 on
     # another replica, and never a 503, which may be this query's own doing (its time, its memory).
     EngineUnavailable: (502, 5, "The SPARQL engine is not answering: {error}. Try again shortly."),
+}
+#: A query the engine read but will not run or answer in the format asked for: status and what to tell the client.
+NOT_RUN = {
+    QuerySyntaxError: (400, "Invalid SPARQL query: {error}"),
+    QueryUnsupported: (400, "Query not supported by the engine: {error}"),
+    NotExpressible: (406, "{error}"),
 }
 #: What a GET without a query is answered with: the service description, or the editor for browsers.
 DESCRIPTION_FORMATS = (*TRIPLE_FORMATS, HTML)
@@ -128,8 +136,9 @@ def sparql() -> Response:
         return Response(status=304, headers=headers)
     try:
         outcome = endpoint().run(prepared, current_app.extensions["kg.clients"](request.environ))
-    except QuerySyntaxError as error:
-        return refused(QueryRefused(400, f"Invalid SPARQL query: {error}"))
+    except tuple(NOT_RUN) as error:
+        status, text = NOT_RUN[type(error)]
+        return refused(QueryRefused(status, text.format(error=error)))
     except OverLimit as over:
         return Response(over.message + "\n", status=429, mimetype="text/plain",
                         headers={"Retry-After": str(over.retry_after_s)})
@@ -137,6 +146,9 @@ def sparql() -> Response:
         status, retry_after, text = NOT_ANSWERED[type(error)]
         return Response(text.format(error=error) + "\n", status=status, mimetype="text/plain",
                         headers={"Retry-After": str(retry_after)})
+    except EngineCrashed as error:
+        endpoint().metrics.error()
+        return Response(f"Query failed: {error}.\n", status=500, mimetype="text/plain")
     except WorkerFailed:
         endpoint().metrics.error()
         raise
