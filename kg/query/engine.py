@@ -24,8 +24,9 @@ import urllib.parse
 import pyoxigraph as ox
 
 from kg.formats import BY_NAME
-from kg.query.executor import QueryJob, QueryOutcome, QuerySyntaxError, QueryTimeout
+from kg.query.executor import EngineCrashed, QueryJob, QueryOutcome, QuerySyntaxError, QueryTimeout
 from kg.query.result_formats import write
+from kg.query.store import QueryUnsupported
 from kg.namespaces import PREFIXES
 from kg.snapshot import (ENGINE_EMPTY_GRAPH, ENGINE_RELEASE_GRAPH, ENGINE_RELEASE_PROPERTY, ENGINE_UNION_GRAPH,
                          virtuoso_dataset)
@@ -126,8 +127,10 @@ class EngineClient:
         if any(code in message for code in TIMED_OUT):
             raise QueryTimeout("the engine's own time limit stopped the query")
         if status == 400:  # a valid query (Oxigraph parsed it) that the engine cannot run
-            raise QuerySyntaxError(f"the SPARQL engine behind this endpoint cannot run it: {message} "
-                                   "(its line numbers count one line of predeclared prefixes)")
+            raise QueryUnsupported(f"the SPARQL engine behind this endpoint cannot run it: {message} "
+                                   "(its line numbers count one line of ours, the dataset and prefixes)")
+        if status == 500:  # the engine failed on this query (a limit of its own): not to be sent elsewhere again
+            raise EngineCrashed(f"the SPARQL engine behind this endpoint failed on it: {message[:500]}")
         raise EngineUnavailable(f"the engine answered {status}: {message[:500]}")
 
     def _exchange(self, body: bytes, headers: dict[str, str], timeout_s: float) -> tuple[int, http.client.HTTPMessage, bytes]:

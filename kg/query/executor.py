@@ -67,8 +67,8 @@ class QuerySyntaxError(Exception):
 
 
 class EngineCrashed(Exception):
-    """The engine aborted on the query (a Rust panic, a bug of pyoxigraph's): the worker was replaced and the query
-    not run again, since it would crash the next worker the same way."""
+    """The engine failed on the query: pyoxigraph aborted (a Rust panic, a bug of its own; the worker was replaced),
+    or the engine behind ``KG_ENGINE_URL`` answered an error of its own. Not run again: it would fail the same way."""
 
 
 class QueryTimeout(Exception):
