@@ -211,3 +211,30 @@ class Clients:
 
     def failed(self) -> list[tuple[str, int | str]]:
         return [(path, outcome) for path, outcome, _ in self.answers if outcome != 200]
+
+
+class ServedVirtuoso:
+    """`virtuoso-t +foreground +configfile <root>/current/virtuoso.ini`, as `kg publish virtuoso` tells an
+    operator to run it: the release ``current`` names when started, on the ports the publish was given."""
+
+    def __init__(self, root: Path, http_port: int) -> None:
+        from kg.build.virtuoso import VirtuosoError, sparql_form
+
+        self.root, self.url = root, f"http://127.0.0.1:{http_port}/sparql"
+        self.ini = (root / "current" / "virtuoso.ini").resolve()
+        self.process = subprocess.Popen(["virtuoso-t", "+foreground", "+configfile", str(self.ini)], cwd=self.ini.parent,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(600):
+            try:
+                sparql_form(self.url, "ASK {}", timeout=5)
+                return
+            except VirtuosoError:
+                assert self.process.poll() is None, "virtuoso-t exited"
+                time.sleep(0.1)
+        raise AssertionError("the published Virtuoso did not answer")
+
+    def stop(self) -> None:
+        """SIGTERM, as systemd stops it: Virtuoso checkpoints and exits."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(60)

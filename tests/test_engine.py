@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 from dataclasses import replace
 from urllib.parse import quote
@@ -24,7 +23,7 @@ import test_attacks
 import test_endpoint
 import test_protocol_suite
 from kg.build.publish import VirtuosoEngine, publish
-from kg.build.virtuoso import VirtuosoError, free_port, sparql_form
+from kg.build.virtuoso import free_port
 from kg.snapshot import Snapshot
 
 pytestmark = pytest.mark.skipif(shutil.which("virtuoso-t") is None and not os.environ.get("CI"),
@@ -93,34 +92,12 @@ for _name in ENDPOINT_TESTS:
     globals()[_name] = getattr(test_endpoint, _name)
 
 
-class ServedVirtuoso:
-    """`virtuoso-t +foreground +configfile <root>/current/virtuoso.ini`, as `kg publish` tells an operator."""
-
-    def __init__(self, root, http_port: int) -> None:
-        self.url = f"http://127.0.0.1:{http_port}/sparql"
-        self.ini = ini = (root / "current" / "virtuoso.ini").resolve()
-        self.process = subprocess.Popen(["virtuoso-t", "+foreground", "+configfile", str(ini)], cwd=ini.parent,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        for _ in range(300):
-            try:
-                sparql_form(self.url, "ASK {}", timeout=5)
-                return
-            except VirtuosoError:
-                assert self.process.poll() is None, "virtuoso-t exited"
-                time.sleep(0.1)
-        raise AssertionError("the published Virtuoso did not answer")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(60)
-
-
 @pytest.fixture(scope="module")
 def virtuoso(snapshot: Snapshot, tmp_path_factory):
     root = tmp_path_factory.mktemp("virtuoso")
     http_port = free_port()
     publish(snapshot, VirtuosoEngine(root, http_port=http_port, sql_port=free_port()), accept_disagreements=True)
-    served = ServedVirtuoso(root, http_port)
+    served = realserver.ServedVirtuoso(root, http_port)
     yield served
     served.stop()
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+import realserver
 
 from kg.build.publish import PublishFailed, VirtuosoEngine, publish, served_release
-from kg.build.virtuoso import UNION_GRAPH, VirtuosoError, free_port, sparql_form
+from kg.build.virtuoso import UNION_GRAPH, free_port, sparql_form
 from kg.cli import main
 from kg.snapshot import Snapshot
 
@@ -41,38 +40,16 @@ def union_count(url: str) -> int:
     return int(rows(url, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]["n"])
 
 
-class Served:
-    """`virtuoso-t +foreground +configfile <root>/current/virtuoso.ini`, as the publish tells an operator to run."""
-
-    def __init__(self, root: Path, http_port: int) -> None:
-        self.url = f"http://127.0.0.1:{http_port}/sparql"
-        self.ini = (root / "current" / "virtuoso.ini").resolve()
-        self.process = subprocess.Popen(["virtuoso-t", "+foreground", "+configfile", str(self.ini)], cwd=self.ini.parent,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        for _ in range(300):
-            try:
-                sparql_form(self.url, "ASK {}", timeout=5)
-                return
-            except VirtuosoError:
-                assert self.process.poll() is None, "virtuoso-t exited"
-                time.sleep(0.1)
-        pytest.fail("the published Virtuoso did not answer")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(60)
-
-
 @pytest.fixture
 def ports() -> dict[str, int]:
     return {"http_port": free_port(), "sql_port": free_port()}
 
 
 @pytest.fixture
-def published(snapshot: Snapshot, tmp_path: Path, ports: dict[str, int]) -> Iterator[tuple[Path, Served]]:
+def published(snapshot: Snapshot, tmp_path: Path, ports: dict[str, int]) -> Iterator[tuple[Path, realserver.ServedVirtuoso]]:
     root = tmp_path / "virtuoso"
     publish(snapshot, VirtuosoEngine(root, **ports), accept_disagreements=True)
-    served = Served(root, ports["http_port"])
+    served = realserver.ServedVirtuoso(root, ports["http_port"])
     try:
         yield root, served
     finally:
