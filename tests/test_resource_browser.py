@@ -22,7 +22,7 @@ def page_in(browser, server_url: str):
         page = context.new_page()
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("request", lambda r: None if r.url.startswith((server_url, "data:")) else problems.append(r.url))
+        page.on("request", lambda r: None if r.url.startswith((server_url, "data:", "blob:")) else problems.append(r.url))
         return page
 
     yield open_page
@@ -84,3 +84,27 @@ def test_pages_fit_a_phone(page_in, server_url: str) -> None:
         page.goto(server_url + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} is {overflow}px wider than a phone screen"
+
+
+def test_query_links_open_the_editor_with_the_query_loaded(page_in, server_url: str) -> None:
+    """A resource's "SPARQL: DESCRIBE" link and a home page example open the editor in the same tab with the
+    query in a tab of a readable name, and run it, rather than making the browser save a results file."""
+    from playwright.sync_api import expect
+
+    page = page_in()
+    page.goto(server_url + "/id/city/helsinki")
+    with page.expect_navigation():
+        page.get_by_role("link", name="SPARQL: DESCRIBE").click()
+    expect(page).to_have_title(re.compile("SPARQL query editor"))
+    expect(page.get_by_role("tab", name="DESCRIBE Helsinki")).to_be_visible()
+    panel = page.locator(".tabPanel.active")
+    expect(panel.locator(".CodeMirror")).to_contain_text("DESCRIBE <https://w3id.org/integrating-cities/id/city/helsinki>")
+    expect(panel.locator(".yasr")).to_contain_text("Helsinki", timeout=30_000)
+
+    page.goto(server_url + "/")
+    example = page.locator("#query-heading ~ ul a").first
+    title = example.inner_text()
+    assert re.match(r"^CQ\d+ [A-Z]", title), title
+    example.click()
+    expect(page.get_by_role("tab", name=title)).to_be_visible()
+    expect(page.locator(".tabPanel.active .yasr table.dataTable")).to_be_visible(timeout=30_000)

@@ -347,7 +347,7 @@ def test_resource_page_shows_properties_by_label_with_local_links(helsinki_page:
     assert ">country</a></th>" in page  # the property by its label
     assert "Also known as City of Helsinki" in page
     assert 'href="/id/city/helsinki.ttl"' in page and 'href="/id/city/helsinki.jsonld"' in page
-    assert 'href="/sparql?query=DESCRIBE%20%3Chttps%3A%2F%2Fw3id.org%2Fintegrating-cities%2Fid%2Fcity%2Fhelsinki%3E"' in page
+    assert 'href="/sparql#query=DESCRIBE%20%3Chttps%3A%2F%2Fw3id.org%2Fintegrating-cities%2Fid%2Fcity%2Fhelsinki%3E&amp;tabTitle=DESCRIBE%20Helsinki"' in page
 
 
 def test_resource_page_marks_inferred_facts_and_sources(helsinki_page: str) -> None:
@@ -400,10 +400,13 @@ def test_project_page_shows_funders_and_leader(client) -> None:
     assert "Funded by" in summary and 'href="/id/organisation/urban-innovative-actions"' in summary
 
 
-def test_describe_link_answers(client, helsinki_page: str) -> None:
-    link = next(h for h in Links(helsinki_page).hrefs if h.startswith("/sparql?query=DESCRIBE"))
-    assert parse_qs(urlsplit(link).query)["query"] == [f"DESCRIBE <{HELSINKI}>"]
-    response = client.get(link, headers={"Accept": "text/turtle"})
+def test_describe_link_opens_the_editor_with_a_query_that_answers(client, helsinki_page: str) -> None:
+    link = next(h for h in Links(helsinki_page).hrefs if h.startswith("/sparql#query=DESCRIBE"))
+    path, fragment = urlsplit(link).path, parse_qs(urlsplit(link).fragment)
+    assert fragment == {"query": [f"DESCRIBE <{HELSINKI}>"], "tabTitle": ["DESCRIBE Helsinki"]}
+    page = client.get(path, headers={"Accept": BROWSER})  # what a browser following the link is sent
+    assert page.mimetype == "text/html" and "SPARQL query editor" in page.get_data(as_text=True)
+    response = client.get(path, query_string={"query": fragment["query"][0]}, headers={"Accept": "text/turtle"})
     assert response.status_code == 200
     assert (N(HELSINKI), LABEL, ox.Literal("Helsinki", language="en")) in parse(response.data, "ttl")
 
@@ -446,7 +449,9 @@ def test_home_page_says_what_the_graph_is_and_how_to_use_it(client, store, snaps
     hrefs = Links(page).hrefs
     for target in ("/sparql", "/downloads/", "/.well-known/void", "/id/city/", "/id/event/", "/id/project/", "/id/"):
         assert target in hrefs, target
-    assert any(h.startswith("/sparql?query=") for h in hrefs)
+    examples = [h for h in hrefs if h.startswith("/sparql#query=")]
+    assert examples and not any(h.startswith("/sparql?query=") for h in hrefs)  # no link downloads a results file
+    assert parse_qs(urlsplit(examples[0]).fragment)["tabTitle"][0].startswith("CQ01 ")
     assert "Cite it" in page and snapshot.manifest["build_id"] in page
 
 

@@ -282,11 +282,11 @@ class PageBuilder:
             "as_member": self.nary(d.nary_as_member, member_side=True),
             "as_organisation": self.nary(d.nary_as_organisation, member_side=False),
             "inbound": inbound, "inbound_shown": len(d.inbound), "inbound_total": d.inbound_total,
-            "inbound_inferred": d.inbound_inferred, "inbound_query": self.urls.query(inbound_query(d.iri)),
+            "inbound_inferred": d.inbound_inferred, "inbound_query": self.urls.editor(inbound_query(d.iri), f"What links to {d.label()}"),
             "sources": self.source_list(),
             "formats": [{"suffix": f.suffix, "name": f.label, "media_type": f.media_type, "href": f"{path}.{f.suffix}"}
                         for f in PAGE_FORMATS],
-            "describe_query": self.urls.query(describe_query(d.iri)),
+            "describe_query": self.urls.editor(describe_query(d.iri), f"DESCRIBE {d.label()}"),
             "jsonld": embedded_jsonld(d),
         }
 

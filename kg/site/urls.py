@@ -51,9 +51,11 @@ class Urls:
     def term(self, name: str, suffix: str | None = None) -> str:
         return f"/def/{quote(name, safe='')}" + (f".{suffix}" if suffix else "")
 
-    def query(self, text: str) -> str:
-        """The endpoint answering ``text``."""
-        return f"{self.sparql}?query={quote(text, safe='')}"
+    def editor(self, text: str, title: str) -> str:
+        """The query editor with ``text`` loaded in a tab named ``title`` and run: the form of YASGUI's own
+        Share links (``#query=…&tabTitle=…``). A fragment never reaches the server, so a browser following
+        it gets the editor page, not a results file to save."""
+        return f"{self.sparql}#{urlencode({'query': text, 'tabTitle': title}, quote_via=quote)}"
 
     def search(self, q: str | None = None) -> str:
         return self.search_page + (f"?{urlencode({'q': q})}" if q else "")

@@ -184,7 +184,7 @@ def home() -> Response:
     inferred_triples = manifest["graphs"].get(inferred, {}).get("triples", 0)
     classes = [{"label": s.catalogue.class_labels.get(str(IC[c]), c), "count": s.catalogue.class_counts.get(str(IC[c]), 0),
                 "href": s.urls.kind(kind), "term": s.urls.term(c)} for c, kind in MAIN_CLASSES]
-    examples = [{"name": q.name, "question": _QUESTION.sub("", q.question), "href": s.urls.query(q.text)}
+    examples = [{"name": q.title, "question": _QUESTION.sub("", q.question), "href": s.urls.editor(q.text, q.title)}
                 for q in current_release().questions][:6]
     return _page("home.html", total=total, asserted=total - inferred_triples, inferred=inferred_triples,
                  entities=len(s.catalogue.entries), classes=classes, graphs=graphs, examples=examples,
