@@ -353,9 +353,28 @@ def test_resource_page_shows_properties_by_label_with_local_links(helsinki_page:
 def test_resource_page_marks_inferred_facts_and_sources(helsinki_page: str) -> None:
     page = helsinki_page
     assert re.search(r'<li class="inferred"><a href="https://schema.org/City"[^>]*>schema:City</a>.*?inferred</span>', page)
-    assert 'href="#src-helsinki-international-activities"' in page
     assert 'id="src-helsinki-international-activities"' in page
-    assert '<a href="/id/source/helsinki-international-activities">City of Helsinki: International activities</a>' in page
+    assert '<a href="/id/source/helsinki-international-activities">City of Helsinki: International activities</a>, published 2017-07-06' in page
+
+
+def test_source_badges_name_the_source_and_open_its_page(helsinki_page: str) -> None:
+    """A badge reads as the source's title after its publisher, with the year it was published; never a prefix of
+    a capture file's name. It opens the source's page (title, date, publisher, file)."""
+    badges = re.findall(r'<a class="badge source" href="([^"]+)" title="([^"]+)">([^<]+)</a>', helsinki_page)
+    shown = {text for _, _, text in badges}
+    assert "Helsinki: International activities (2017)" in shown
+    assert "Integrating Cities VI: conference programme" in shown  # no title or date stated: its label
+    assert not any(re.fullmatch(r"\d{3}", text) for text in shown), shown
+    helsinki = next(b for b in badges if b[2].startswith("Helsinki:"))
+    assert helsinki[:2] == ("/id/source/helsinki-international-activities",
+                            "Stated by City of Helsinki: International activities, published 2017-07-06")
+
+
+def test_reference_links_name_their_reference_datasets(helsinki_page: str) -> None:
+    entry = helsinki_page[helsinki_page.index('id="src-links-geonames"'):]
+    entry = entry[:entry.index("</li>")]
+    assert "which no source document states" not in entry
+    assert 'the reference datasets <a href="/id/source/geonames">GeoNames</a> and <a href="/id/source/iso-3166">ISO 3166-1</a>' in entry
 
 
 def test_resource_page_lists_inbound_links_and_memberships(helsinki_page: str) -> None:
@@ -366,6 +385,8 @@ def test_resource_page_lists_inbound_links_and_memberships(helsinki_page: str) -
     memberships = memberships[:memberships.index("</table>")]
     assert ">EUROCITIES</a>" in memberships and ">chair</a>" in memberships and "as of 6 July 2017" in memberships
     assert 'href="/id/post/eurocities-migration-integration-wg-chair-helsinki"' in memberships
+    assert '<th scope="col">Sources</th>' in memberships
+    assert re.search(r'<td data-label="Sources"><a class="badge source" href="/id/source/helsinki-international-activities"', memberships)
 
 
 def test_resource_page_embeds_json_ld_for_schema_org(helsinki_page: str) -> None:

@@ -218,7 +218,7 @@ class PageBuilder:
             out.append({"node": self.link(row.node, with_when=False), "kind": self.type_label(row.kind),
                         "others": [self.link(o, with_when=False) for o in others],
                         "roles": [self.link(r, with_when=False) for r in row.role],
-                        "when": when, "attested": attested, "sort": key or "9999"})
+                        "when": when, "attested": attested, "sort": key or "9999", "sources": self.sources(row.graphs)})
         out.sort(key=lambda r: (r["sort"], r["others"][0]["text"].casefold() if r["others"] else "", r["node"]["text"]))
         return out
 
