@@ -108,3 +108,17 @@ def test_query_links_open_the_editor_with_the_query_loaded(page_in, server_url: 
     example.click()
     expect(page.get_by_role("tab", name=title)).to_be_visible()
     expect(page.locator(".tabPanel.active .yasr table.dataTable")).to_be_visible(timeout=30_000)
+
+
+def test_inferred_echoes_open_with_a_toggle(page_in, server_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = page_in()
+    page.goto(server_url + "/id/city/helsinki")
+    source_row = page.locator("table.properties tr", has=page.get_by_role("rowheader", name="source"))
+    toggle = source_row.locator("details.also").first
+    echo = toggle.get_by_role("link", name="dcterms:source")
+    expect(echo).to_be_hidden()
+    toggle.get_by_text("Also as (Dublin Core, PROV-O)").click()
+    expect(echo).to_be_visible()
+    expect(page.get_by_role("rowheader", name="dcterms:source")).to_have_count(0)

@@ -352,9 +352,40 @@ def test_resource_page_shows_properties_by_label_with_local_links(helsinki_page:
 
 def test_resource_page_marks_inferred_facts_and_sources(helsinki_page: str) -> None:
     page = helsinki_page
-    assert re.search(r'<li class="inferred"><a href="https://schema.org/City"[^>]*>schema:City</a>.*?inferred</span>', page)
+    assert re.search(r'<li class="inferred"><a href="/def/hasUnit"|<li class="inferred"><a href="/id/organisation/helsinki-immigrant-and-employment-services"[^>]*>.*?inferred</span>', page)
     assert 'id="src-helsinki-international-activities"' in page
     assert '<a href="/id/source/helsinki-international-activities">City of Helsinki: International activities</a>, published 2017-07-06' in page
+
+
+def properties_of(page: str) -> str:
+    section = page[page.index('id="properties-heading"'):]
+    return section[:section.index("</section>")]
+
+
+def test_inferred_echoes_fold_under_the_stated_fact(client, helsinki_page: str) -> None:
+    """dcterms:source and prov:wasDerivedFrom beside ic:source, schema:containedInPlace beside ic:country,
+    schema:City beside ic:City: one "Also as" line under the stated fact, not rows of their own."""
+    table = properties_of(helsinki_page)
+    headers = re.findall(r'<th scope="row"><a href="[^"]+" title="([^"]+)"', table)
+    assert headers[:2] == ["rdf:type", "rdfs:label"] and "ic:source" in headers
+    for echo in ("dcterms:source", "prov:wasDerivedFrom", "schema:containedInPlace", "schema:geo", "org:hasUnit"):
+        assert echo not in headers, echo
+    source_row = table[table.index('title="ic:source"'):]
+    source_row = source_row[:source_row.index("</tr>")]
+    assert source_row.count("<summary>Also as (Dublin Core, PROV-O)</summary>") == source_row.count("<li") == 3
+    assert '>schema:City</a>' in table[table.index('title="rdf:type"'):table.index('title="rdfs:label"')]
+    turtle = client.get("/id/city/helsinki.ttl").get_data(as_text=True)  # the data keeps every triple
+    assert "dcterms:source" in turtle and "prov:wasDerivedFrom" in turtle
+
+
+def test_an_event_lists_each_workshop_and_speaker_once(client) -> None:
+    table = properties_of(client.get("/id/event/integrating-cities-vi", headers={"Accept": BROWSER}).get_data(as_text=True))
+    workshops = set(re.findall(r'href="(/id/event/integrating-cities-vi-workshop-\d+)"', table))
+    assert workshops
+    for workshop in workshops:
+        assert table.count(f'href="{workshop}"') == 1, workshop
+    speakers = re.findall(r'href="(/id/person/[^"]+)"', table)
+    assert speakers and len(speakers) == len(set(speakers))
 
 
 def test_source_badges_name_the_source_and_open_its_page(helsinki_page: str) -> None:

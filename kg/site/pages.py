@@ -13,6 +13,7 @@ import pyoxigraph as ox
 
 from kg.formats import HTML, RDF_FORMATS
 from kg.site.describe import DATE_PROPERTIES, IC, RDF, RDF_LANGSTRING, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, SCHEMA_NAME, SKOS, TERM_LABELS, XSD, XSD_STRING, Description, GraphInfo, Linked, NaryRow, curie, event_range, fallback_label, format_date, format_range, natural, to_jsonld
+from kg.site.echoes import Fact, fold, group_by_predicate, vocabularies
 from kg.site.urls import Urls
 
 # ---------------------------------------------------------------------------------------------
@@ -157,17 +158,26 @@ class PageBuilder:
     # -- sections -----------------------------------------------------------------------------
 
     def rows(self) -> list[dict]:
-        """The properties table: asserted properties first, then those with inferred values only."""
-        by_property: dict[str, list[tuple[ox.Term, list[str]]]] = defaultdict(list)
-        for (p, o), graphs in self.d.own.items():
-            by_property[p.value].append((o, graphs))
+        """The properties table: asserted properties first, then those with inferred values only; the reasoner's
+        restatements of a fact in other vocabularies folded under it (kg.site.echoes)."""
+        facts = [Fact(p.value, o, graphs, bool(graphs) and all(self.is_inferred(g) for g in graphs))
+                 for (p, o), graphs in self.d.own.items()]
+        rank = {iri: i for i, iri in enumerate(PROPERTY_ORDER)}
         rows = []
-        for iri, values in by_property.items():
-            shown = [self.value(o, g, iri) for o, g in values]
+        for iri, kept in group_by_predicate(fold(facts, rank)).items():
+            shown = [self.value(f.value, f.graphs, iri) | {"also": self.also(f)} for f in kept]
             shown.sort(key=lambda v: (v["inferred"], natural(v["text"])))
             rows.append({"property": self.prop(iri), "values": shown, "inferred": all(v["inferred"] for v in shown)})
         rows.sort(key=lambda r: (r["inferred"], self.property_key(r["property"]["iri"])))
         return rows
+
+    def also(self, fact: Fact) -> dict | None:
+        """The "Also as …" line of a fact: its echoes, each by the term that differs (the class, or the property)."""
+        if not fact.echoes:
+            return None
+        items = [self.prop(e.value.value if e.predicate == RDF + "type" and isinstance(e.value, ox.NamedNode) else e.predicate)
+                 for e in fact.echoes]
+        return {"vocabularies": vocabularies(fact.echoes, curie), "items": items}
 
     def when(self) -> str:
         dates = {k: self.d.values(IC + k) for k in DATE_PROPERTIES}
