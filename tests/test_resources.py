@@ -614,3 +614,33 @@ def test_did_you_mean_skips_no_name_that_a_full_comparison_would_keep(store, tex
         if ratio >= 0.55:
             scored.append((-ratio, entry.label.casefold(), entry.iri))
     assert [e.iri for e in catalogue.nearest(text, kind)] == [iri for *_, iri in sorted(scored)[:8]]
+
+
+def test_every_home_count_links_to_a_list_of_that_many(client) -> None:
+    """"73 Organisation" must open a list of 73, following its pages: the counts and lists cannot disagree."""
+    home = client.get("/", headers={"Accept": BROWSER}).get_data(as_text=True)
+    counts = re.findall(r'<li><a href="(/search\?type=\w+)"><span class="n">(\d+)</span> ([^<]+)</a></li>', home)
+    assert len(counts) >= 10
+    for href, count, label in counts:
+        listed, target = [], href
+        while target:
+            page = client.get(target).get_data(as_text=True)
+            assert re.search(rf'role="status">{count} results? of the type {re.escape(label)}', page), (href, count)
+            table = page[page.index("<tbody>"):page.index("</tbody>")] if int(count) else ""
+            listed += re.findall(r'<tr><td><a href="(/id/[^"]+)"', table)
+            target = next(iter(re.findall(r'<a href="([^"]+)" rel="next">', page)), "").replace("&amp;", "&")
+        assert len(listed) == len(set(listed)) == int(count), (label, len(listed), count)
+
+
+def test_home_says_what_its_triple_counts_count(client, snapshot) -> None:
+    home = client.get("/", headers={"Accept": BROWSER}).get_data(as_text=True)
+    union = snapshot.manifest["dumps"]["integrating-cities.ttl"]["triples"]
+    assert f"has {union:,} distinct triples" in home  # the number the downloads page gives for the Turtle file
+    downloads = client.get("/downloads/").get_data(as_text=True)
+    assert f"{union:,} triples, the union of all graphs" in downloads
+
+
+def test_an_unknown_type_is_a_clear_error(client) -> None:
+    response = client.get("/search?type=Nope")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "No entity is of the type “Nope”" in page and "Traceback" not in page

@@ -18,11 +18,9 @@ from kg.site.describe import RDFS, event_range, fallback_label, fold, natural, p
 # The catalogue: every entity with its label, for indexes, search and "did you mean"
 # ---------------------------------------------------------------------------------------------
 
-#: Main classes the home page counts (instances after reasoning), with the index that lists them.
-MAIN_CLASSES = (("City", "city"), ("Country", "country"), ("Organisation", "organisation"), ("Partnership", "partnership"),
-                ("Project", "project"), ("Initiative", "initiative"), ("Person", "person"), ("Event", "event"),
-                ("Work", "work"), ("NewsItem", "news"), ("SourceDocument", "source"), ("Theme", "theme"),
-                ("Membership", "membership"), ("Post", "post"))
+#: Main classes the home page counts (instances after reasoning), each linking to the search listing them.
+MAIN_CLASSES = ("City", "Country", "Organisation", "Partnership", "Project", "Initiative", "Person", "Event", "Work",
+                "NewsItem", "SourceDocument", "Theme", "Membership", "Post")
 #: Kinds whose index is a single table in date order rather than sections by class.
 DATED_KINDS = {"event", "news"}
 
@@ -38,6 +36,7 @@ class Entry:
     start: ox.Literal | None = None
     end: ox.Literal | None = None
     places: list[tuple[str, str]] = field(default_factory=list)  # (IRI, label) of ic:location
+    classes: set[str] = field(default_factory=set)  # every ic: class, inferred ones too: what the home page counts
 
     @cached_property
     def folded_names(self) -> list[str]:
@@ -87,6 +86,9 @@ class Catalogue:
                                Scope.ASSERTED):
             if row["s"].value in entries:
                 entries[row["s"].value].types.append(row["t"].value)
+        for row in store.query(f"SELECT DISTINCT ?s ?t WHERE {{ ?s a ?t {within} FILTER(STRSTARTS(STR(?t), STR(ic:))) }}"):
+            if row["s"].value in entries:
+                entries[row["s"].value].classes.add(row["t"].value)
         for row in store.query(f"SELECT ?s ?p ?d WHERE {{ VALUES ?p {{ ic:startDate ic:endDate }} ?s ?p ?d {within} }}",
                                Scope.ASSERTED):
             entry = entries.get(row["s"].value)
@@ -105,10 +107,11 @@ class Catalogue:
             if entry.label not in entry.names:
                 entry.names.insert(0, entry.label)
         self.entries = entries
-        self.class_counts: dict[str, int] = {}
-        values = " ".join(f"ic:{c}" for c, _ in MAIN_CLASSES)
-        for row in store.query(f"SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE {{ VALUES ?t {{ {values} }} ?s a ?t {within} }} GROUP BY ?t"):
-            self.class_counts[row["t"].value] = int(row["n"].value)
+        counts: dict[str, int] = defaultdict(int)
+        for entry in entries.values():
+            for c in entry.classes:
+                counts[c] += 1
+        self.class_counts = dict(counts)  # instances after reasoning, exactly those /search?type= lists
 
     # -- indexes ------------------------------------------------------------------------------
 
@@ -129,14 +132,17 @@ class Catalogue:
 
     # -- search -------------------------------------------------------------------------------
 
-    def search(self, text: str, limit: int = 50) -> list[Entry]:
-        """Entities whose label, alternative label or name matches ``text`` (case and accents ignored), best first."""
+    def search(self, text: str, type_iri: str | None = None) -> list[Entry]:
+        """Entities whose label, alternative label or name matches ``text`` (case and accents ignored), best first;
+        with ``type_iri``, only instances of that class (inferred ones too). No text and a class: all of its
+        instances, by label, so the home page's count of a class and the list it links to agree."""
         query = fold(text).strip()
         words = query.split()
+        candidates = [e for e in self.entries.values() if type_iri is None or type_iri in e.classes]
         if not words:
-            return []
+            return sorted(candidates, key=lambda e: (natural(e.label), e.iri)) if type_iri else []
         scored = []
-        for entry in self.entries.values():
+        for entry in candidates:
             best = None
             for folded in entry.folded_names:
                 if folded == query:
@@ -155,7 +161,7 @@ class Catalogue:
             if best is not None:
                 scored.append((best, len(entry.label), entry.label.casefold(), entry.iri, entry))
         scored.sort(key=lambda s: s[:4])
-        return [s[-1] for s in scored[:limit]]
+        return [s[-1] for s in scored]
 
     def nearest(self, text: str, kind: str | None = None, limit: int = 8) -> list[Entry]:
         """The entities whose label or slug is closest to ``text`` (for "did you mean" on a 404).

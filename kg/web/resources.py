@@ -183,10 +183,11 @@ def home() -> Response:
     total = len(s.store)
     inferred_triples = manifest["graphs"].get(inferred, {}).get("triples", 0)
     classes = [{"label": s.catalogue.class_labels.get(str(IC[c]), c), "count": s.catalogue.class_counts.get(str(IC[c]), 0),
-                "href": s.urls.kind(kind), "term": s.urls.term(c)} for c, kind in MAIN_CLASSES]
+                "href": s.urls.search(type=c), "term": s.urls.term(c)} for c in MAIN_CLASSES]
     examples = [{"name": q.title, "question": _QUESTION.sub("", q.question), "href": s.urls.editor(q.text, q.title)}
                 for q in current_release().questions][:6]
-    return _page("home.html", total=total, asserted=total - inferred_triples, inferred=inferred_triples,
+    distinct = next((d["triples"] for d in manifest.get("dumps", {}).values() if "triples" in d), None)
+    return _page("home.html", total=total, asserted=total - inferred_triples, inferred=inferred_triples, distinct=distinct,
                  entities=len(s.catalogue.entries), classes=classes, graphs=graphs, examples=examples,
                  kinds=_kind_summaries(s), base=s.base, build_id=manifest.get("build_id", ""),
                  built_at=manifest.get("built_at", "")[:10], endpoint=request.host_url.rstrip("/") + s.urls.sparql,
@@ -256,10 +257,26 @@ def graphs() -> Response:
 def search() -> Response:
     s = site()
     q = request.args.get("q", "").strip()[:200]
-    results = s.catalogue.search(q, SEARCH_LIMIT + 1) if q else []
-    nearest = s.catalogue.nearest(q) if q and not results else []
-    return _page("search.html", q=q, results=[_entry_row(s, e) for e in results[:SEARCH_LIMIT]],
-                 more=len(results) > SEARCH_LIMIT, nearest=[_entry_row(s, e) for e in nearest])
+    type_name = request.args.get("type", "").strip()[:100]
+    type_iri = s.base + "def/" + type_name if type_name else None
+    types = sorted(((s.catalogue.class_labels.get(c, c), c[len(s.base + "def/"):]) for c in s.catalogue.class_counts),
+                   key=lambda t: t[0].casefold())
+    if type_iri is not None and type_iri not in s.catalogue.class_counts:
+        return _page("search.html", status=400, q=q, type_name=type_name, types=types, results=[], total=0,
+                     problem=f"No entity is of the type “{type_name}”: choose one of the types listed.")
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    found = s.catalogue.search(q, type_iri)
+    shown = found[(page - 1) * SEARCH_LIMIT:page * SEARCH_LIMIT]
+    nearest = s.catalogue.nearest(q) if q and not found else []
+    pages = {"previous": s.urls.search(q, type_name, page - 1) if page > 1 else None,
+             "next": s.urls.search(q, type_name, page + 1) if page * SEARCH_LIMIT < len(found) else None}
+    return _page("search.html", q=q, type_name=type_name, types=types, results=[_entry_row(s, e) for e in shown],
+                 total=len(found), first=(page - 1) * SEARCH_LIMIT + 1, pages=pages,
+                 type_label=s.catalogue.class_labels.get(type_iri or "", type_name),
+                 nearest=[_entry_row(s, e) for e in nearest])
 
 
 # ---------------------------------------------------------------------------------------------
