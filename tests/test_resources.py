@@ -414,7 +414,7 @@ def test_resource_page_lists_inbound_links_and_memberships(helsinki_page: str) -
     assert 'href="/id/event/integrating-cities-vi-workshop-03"' in page  # participant of a workshop
     memberships = page[page.index("Memberships, affiliations and posts"):]
     memberships = memberships[:memberships.index("</table>")]
-    assert ">EUROCITIES</a>" in memberships and ">chair</a>" in memberships and "as of 6 July 2017" in memberships
+    assert ">EUROCITIES</a>" in memberships and ">chair</a>" in memberships and "attested 6 July 2017" in memberships
     assert 'href="/id/post/eurocities-migration-integration-wg-chair-helsinki"' in memberships
     assert '<th scope="col">Sources</th>' in memberships
     assert re.search(r'<td data-label="Sources"><a class="badge source" href="/id/source/helsinki-international-activities"', memberships)
@@ -644,3 +644,40 @@ def test_an_unknown_type_is_a_clear_error(client) -> None:
     response = client.get("/search?type=Nope")
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and "No entity is of the type “Nope”" in page and "Traceback" not in page
+
+
+def test_dates_say_what_they_date(client, helsinki_page: str) -> None:
+    """A bare "(6 July 2017)" beside a post left a reader guessing: a source attested it then."""
+    assert "(attested 6 July 2017)" in helsinki_page and "(6 July 2017)" not in helsinki_page
+    assert "(published 6 July 2017)" in helsinki_page  # beside the source document
+    event = client.get("/id/event/integrating-cities-vi", headers={"Accept": BROWSER}).get_data(as_text=True)
+    facts = event[event.index('class="facts"'):event.index("</dl>")]
+    assert "<dt>When</dt>" in facts and "date not stated in the sources" in facts
+
+
+def test_search_fills_when_for_dated_items(client) -> None:
+    page = client.get("/search?q=chair+helsinki").get_data(as_text=True)
+    row = next(r for r in page.split("<tr>") if "/id/post/eurocities-migration-integration-wg-chair-helsinki" in r)
+    assert '<td data-label="When">attested 6 July 2017</td>' in row
+
+
+def test_posts_index_is_in_date_order(client, store) -> None:
+    page = client.get("/id/post/").get_data(as_text=True)
+    listed = [BASE_IRI + h[1:] for h in re.findall(r'<a href="(/id/post/[^"]+)"', page)]
+    dates = {row["p"].value: row["d"].value for row in store.query(
+        "SELECT ?p (MIN(STR(?a)) AS ?d) WHERE { ?p a ic:Post ; ic:asOf ?a } GROUP BY ?p")}
+    dated = [dates[p] for p in listed if p in dates]
+    assert len(dated) >= 3 and dated == sorted(dated)
+    assert all(p in dates for p in listed[:len(dated)])  # undated posts come last
+
+
+def test_organisation_pages_have_a_timeline_in_date_order(client) -> None:
+    page = client.get("/id/organisation/eurocities", headers={"Accept": BROWSER}).get_data(as_text=True)
+    timeline = page[page.index('id="timeline-heading"'):]
+    timeline = timeline[:timeline.index("</ol>")]
+    items = re.findall(r'<li><span class="when">([^<]+)</span> <a href="([^"]+)">', timeline)
+    assert len(items) >= 5
+    assert any(when == "3–4 April 2017" and "social-affairs-forum" in href for when, href in items), items
+    assert any(when == "from 2006" and href.startswith("/id/membership/") for when, href in items), items
+    years = [re.search(r"\d{4}", when).group() for when, _ in items]
+    assert years == sorted(years)

@@ -12,7 +12,7 @@ from functools import cached_property
 import pyoxigraph as ox
 
 from kg.query.store import GraphStore, Scope
-from kg.site.describe import RDFS, event_range, fallback_label, fold, natural, pick_label
+from kg.site.describe import DATE_WORDS, NO_DATE, RDFS, dated, event_range, fallback_label, fold, natural, pick_label
 
 # ---------------------------------------------------------------------------------------------
 # The catalogue: every entity with its label, for indexes, search and "did you mean"
@@ -22,7 +22,7 @@ from kg.site.describe import RDFS, event_range, fallback_label, fold, natural, p
 MAIN_CLASSES = ("City", "Country", "Organisation", "Partnership", "Project", "Initiative", "Person", "Event", "Work",
                 "NewsItem", "SourceDocument", "Theme", "Membership", "Post")
 #: Kinds whose index is a single table in date order rather than sections by class.
-DATED_KINDS = {"event", "news"}
+DATED_KINDS = {"event", "news", "post"}
 
 
 @dataclass
@@ -37,6 +37,7 @@ class Entry:
     end: ox.Literal | None = None
     places: list[tuple[str, str]] = field(default_factory=list)  # (IRI, label) of ic:location
     classes: set[str] = field(default_factory=set)  # every ic: class, inferred ones too: what the home page counts
+    dated: dict[str, ox.Literal] = field(default_factory=dict)  # earliest ic:datePublished, ic:launchDate, ic:asOf
 
     @cached_property
     def folded_names(self) -> list[str]:
@@ -46,11 +47,21 @@ class Entry:
 
     @property
     def when(self) -> str:
-        return event_range(self.start, self.end)
+        """Its dates as a page says them: an event's days, else when it was published, launched or attested;
+        an event no source dates says so."""
+        if self.start is not None or self.end is not None:
+            return event_range(self.start, self.end)
+        for key in DATE_WORDS:
+            if key in self.dated:
+                return dated(key, [self.dated[key]])
+        return NO_DATE if self.kind == "event" else ""
 
     @property
     def sort_date(self) -> str:
-        return self.start.value if self.start is not None else (self.end.value if self.end is not None else "")
+        for value in (self.start, self.end, *(self.dated.get(key) for key in DATE_WORDS)):
+            if value is not None:
+                return value.value
+        return ""
 
 
 class Catalogue:
@@ -97,6 +108,12 @@ class Catalogue:
                 current = getattr(entry, attr)
                 if current is None or row["d"].value < current.value:
                     setattr(entry, attr, row["d"])
+        for row in store.query(f"SELECT ?s ?p ?d WHERE {{ VALUES ?p {{ {' '.join('ic:' + k for k in DATE_WORDS)} }} "
+                               f"?s ?p ?d {within} }}", Scope.ASSERTED):
+            entry = entries.get(row["s"].value)
+            key = row["p"].value.rsplit("/", 1)[-1]
+            if entry is not None and (key not in entry.dated or row["d"].value < entry.dated[key].value):
+                entry.dated[key] = row["d"]
         for row in store.query(f"SELECT DISTINCT ?s ?place WHERE {{ ?s ic:location ?place {within} }}", Scope.ASSERTED):
             entry = entries.get(row["s"].value)
             place = entries.get(row["place"].value)

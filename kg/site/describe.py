@@ -165,6 +165,18 @@ def format_range(start: ox.Literal | None, end: ox.Literal | None) -> str:
     return f"{format_date(start.value, start.datatype.value)} – {format_date(end.value, end.datatype.value)}"
 
 
+#: How a page words a single date of something that is not an event, by property: "(6 July 2017)" alone left a
+#: reader guessing that a post was *attested* on that day by a source, not taken up then.
+DATE_WORDS = {"datePublished": "published", "launchDate": "launched", "asOf": "attested"}
+#: What a page says of an event the sources give no date for, rather than leaving its "When" empty.
+NO_DATE = "date not stated in the sources"
+
+
+def dated(key: str, literals: Iterable[ox.Literal]) -> str:
+    """``attested 6 July 2017``, ``published 2019, 2020``: the dates of one property, said with what they date."""
+    return f"{DATE_WORDS[key]} " + ", ".join(format_date(v.value, v.datatype.value) for v in literals)
+
+
 def event_range(start: ox.Literal | None, end: ox.Literal | None) -> str:
     """An event's dates: one day when there is no end date (an event has a start, not an open period)."""
     if start is not None and end is None:
