@@ -316,7 +316,7 @@ def test_unknown_iri_is_a_short_404_for_programs(client, path: str, accept: str 
 
 
 @pytest.mark.parametrize("path", ["/id/nokind/thing", "/id/nokind/", "/nothing-here", "/graph/nothing",
-                                  "/id/city/helsinki/", "/id/city/helsinki.html/x", "/id/city/a%3Eb%7D%20%22x",
+                                  "/id/city/helsinki.html/x", "/id/city/a%3Eb%7D%20%22x",
                                   "/id/city/%25zz", "/id/city/h%C3%A9lsinki", "/id/city/x%00y"])
 def test_other_unknown_paths_are_404_pages(client, path: str) -> None:
     response = client.get(path, headers={"Accept": BROWSER})
@@ -681,3 +681,32 @@ def test_organisation_pages_have_a_timeline_in_date_order(client) -> None:
     assert any(when == "from 2006" and href.startswith("/id/membership/") for when, href in items), items
     years = [re.search(r"\d{4}", when).group() for when, _ in items]
     assert years == sorted(years)
+
+
+def test_search_finds_events_by_their_place_and_host(client) -> None:
+    page = client.get("/search?q=tampere").get_data(as_text=True)
+    found = re.findall(r'<tr><td><a href="(/id/[^"]+)"', page)
+    assert "/id/event/integrating-cities-vi" in found  # held in Tampere, hosted by the city: not in its label
+    assert found[0] == "/id/city/tampere"  # label matches first
+
+
+def test_search_filters_by_type_and_year(client, store) -> None:
+    page = client.get("/search?type=Event&year=2017").get_data(as_text=True)
+    found = {BASE_IRI + h[1:] for h in re.findall(r'<tr><td><a href="(/id/[^"]+)"', page)}
+    expected = {row["e"].value for row in store.query(
+        'SELECT DISTINCT ?e WHERE { ?e a ic:Event ; ic:startDate ?d FILTER(YEAR(?d) = 2017) }')}
+    assert expected and expected <= found
+    assert re.search(rf'role="status">{len(found)} results? of the type Event in 2017', page)
+    assert all("2017" in when for when in re.findall(r'<td data-label="When">([^<]*)</td>', page))
+    bad = client.get("/search?year=20x")
+    assert bad.status_code == 400 and "is not a year" in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path, target", [
+    ("/id/city/Helsinki", "/id/city/helsinki"), ("/id/city/helsinki/", "/id/city/helsinki"),
+    ("/id/city/HELSINKI.ttl", "/id/city/helsinki.ttl"), ("/graph/inferred/", "/graph/inferred"),
+])
+def test_case_and_trailing_slashes_redirect_to_the_canonical_page(client, path: str, target: str) -> None:
+    response = client.get(path, headers={"Accept": BROWSER})
+    assert response.status_code == 301 and response.headers["Location"] == target
+    assert client.get("/id/city/helsinkii", headers={"Accept": BROWSER}).status_code == 404

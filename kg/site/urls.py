@@ -57,9 +57,9 @@ class Urls:
         it gets the editor page, not a results file to save."""
         return f"{self.sparql}#{urlencode({'query': text, 'tabTitle': title}, quote_via=quote)}"
 
-    def search(self, q: str | None = None, type: str | None = None, page: int | None = None) -> str:
+    def search(self, q: str | None = None, type: str | None = None, year: int | None = None, page: int | None = None) -> str:
         """The search page; ``type`` is a class of our ontology by its local name (``Organisation``)."""
-        params = {k: v for k, v in (("q", q), ("type", type), ("page", page if page and page > 1 else None)) if v}
+        params = {k: v for k, v in (("q", q), ("type", type), ("year", year), ("page", page if page and page > 1 else None)) if v}
         return self.search_page + (f"?{urlencode(params)}" if params else "")
 
     def download(self, file: str) -> str:

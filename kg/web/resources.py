@@ -33,7 +33,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kg.formats import HTML, JSONLD, NQUADS, NTRIPLES, RDFXML, TRIG, TURTLE, Format
@@ -145,6 +145,9 @@ def _resource(path: str, kind: str | None) -> Response:
     iri = s.base + path
     description = s.describer.describe(iri)
     if description is None:
+        canonical = s.catalogue.canonical(iri)  # /id/city/Helsinki, /id/city/helsinki/: one page, one address
+        if canonical is not None and canonical != iri:
+            return redirect(s.urls.resource(canonical, None if by_accept else suffix), code=301)
         return not_found(iri, kind, html=(chosen is HTML) if not by_accept else None)
     route = "/" + path
     headers = {"Link": _alternates(route)}
@@ -261,19 +264,26 @@ def search() -> Response:
     type_iri = s.base + "def/" + type_name if type_name else None
     types = sorted(((s.catalogue.class_labels.get(c, c), c[len(s.base + "def/"):]) for c in s.catalogue.class_counts),
                    key=lambda t: t[0].casefold())
+    year_text = request.args.get("year", "").strip()[:10]
+    problem = None
     if type_iri is not None and type_iri not in s.catalogue.class_counts:
-        return _page("search.html", status=400, q=q, type_name=type_name, types=types, results=[], total=0,
-                     problem=f"No entity is of the type “{type_name}”: choose one of the types listed.")
+        problem = f"No entity is of the type “{type_name}”: choose one of the types listed."
+    elif year_text and not (year_text.isdigit() and len(year_text) == 4):
+        problem = f"“{year_text}” is not a year: give four digits, such as 2017."
+    if problem:
+        return _page("search.html", status=400, q=q, type_name=type_name, year=year_text, types=types, results=[],
+                     total=0, problem=problem)
+    year = int(year_text) if year_text else None
     try:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    found = s.catalogue.search(q, type_iri)
+    found = s.catalogue.search(q, type_iri, year)
     shown = found[(page - 1) * SEARCH_LIMIT:page * SEARCH_LIMIT]
     nearest = s.catalogue.nearest(q) if q and not found else []
-    pages = {"previous": s.urls.search(q, type_name, page - 1) if page > 1 else None,
-             "next": s.urls.search(q, type_name, page + 1) if page * SEARCH_LIMIT < len(found) else None}
-    return _page("search.html", q=q, type_name=type_name, types=types, results=[_entry_row(s, e) for e in shown],
+    pages = {"previous": s.urls.search(q, type_name, year, page - 1) if page > 1 else None,
+             "next": s.urls.search(q, type_name, year, page + 1) if page * SEARCH_LIMIT < len(found) else None}
+    return _page("search.html", q=q, type_name=type_name, year=year_text, types=types, results=[_entry_row(s, e) for e in shown],
                  total=len(found), first=(page - 1) * SEARCH_LIMIT + 1, pages=pages,
                  type_label=s.catalogue.class_labels.get(type_iri or "", type_name),
                  nearest=[_entry_row(s, e) for e in nearest])
