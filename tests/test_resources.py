@@ -710,3 +710,31 @@ def test_case_and_trailing_slashes_redirect_to_the_canonical_page(client, path: 
     response = client.get(path, headers={"Accept": BROWSER})
     assert response.status_code == 301 and response.headers["Location"] == target
     assert client.get("/id/city/helsinkii", headers={"Accept": BROWSER}).status_code == 404
+
+
+def test_a_named_graph_page_lists_its_facts_a_page_at_a_time(client, snapshot) -> None:
+    graph = BASE_IRI + "graph/helsinki-international-activities"
+    total = snapshot.manifest["graphs"][graph]["triples"]
+    first = client.get("/graph/helsinki-international-activities", headers={"Accept": BROWSER}).get_data(as_text=True)
+    section = first[first.index('id="facts-heading"'):first.index("</section>", first.index('id="facts-heading"'))]
+    assert f"{total:,} triples" in section
+    rows = section.count("<tr>") - 1  # the header row
+    assert rows == min(total, 100)
+    assert 'href="/id/city/helsinki"' in section
+    next_page = re.search(r'<a href="([^"]+)" rel="next">Next facts</a>', section).group(1).split("#")[0]
+    second = client.get(next_page, headers={"Accept": BROWSER}).get_data(as_text=True)
+    assert "facts 101–200 shown (page 2 of" in second
+    editor = re.search(r'<a href="(/sparql#query=[^"]+)">query it in the editor</a>', section).group(1)
+    assert parse_qs(urlsplit(editor.replace("&amp;", "&")).fragment)["query"][0].count(f"GRAPH <{graph}>") == 1
+
+
+@pytest.mark.parametrize("suffix, fmt", [("ttl", ox.RdfFormat.TURTLE), ("nt", ox.RdfFormat.N_TRIPLES)])
+def test_a_named_graph_downloads_on_its_own(client, snapshot, suffix: str, fmt) -> None:
+    page = client.get("/graph/common-knowledge", headers={"Accept": BROWSER}).get_data(as_text=True)
+    assert f'href="/downloads/graphs/common-knowledge.{suffix}"' in page
+    response = client.get(f"/downloads/graphs/common-knowledge.{suffix}")
+    assert response.status_code == 200
+    triples = list(ox.parse(response.data, format=fmt))
+    assert len(set(triples)) == snapshot.manifest["graphs"][BASE_IRI + "graph/common-knowledge"]["triples"]
+    for missing in ("/downloads/graphs/nothing.ttl", "/downloads/graphs/common-knowledge.rdf", "/downloads/graphs/.ttl"):
+        assert client.get(missing).status_code == 404, missing

@@ -15,7 +15,8 @@ URLS = Urls(BASE_IRI)
     URLS.void, URLS.downloads, URLS.download("integrating-cities.ttl"), URLS.ontology(), URLS.ontology("ttl"),
     URLS.term("City"), URLS.term("City", "jsonld"), URLS.editor("ASK {}", "Ask"),
     URLS.resource(BASE_IRI + "id/city/helsinki"), URLS.resource(BASE_IRI + "id/city/helsinki", "nt"),
-    URLS.resource(BASE_IRI + "graph/inferred"),
+    URLS.resource(BASE_IRI + "graph/inferred"), URLS.graph_download(BASE_IRI + "graph/inferred", "nt"),
+    URLS.graph_page(BASE_IRI + "graph/inferred", 2), URLS.search(type="City", year=2017, page=2),
 ])
 def test_every_path_it_builds_is_answered(client, path):
     response = client.get(path, headers={"Accept": "text/html, */*;q=0.1"})

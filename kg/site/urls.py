@@ -64,3 +64,16 @@ class Urls:
 
     def download(self, file: str) -> str:
         return self.downloads + quote(file, safe="")
+
+    def graph_download(self, graph: str, suffix: str) -> str | None:
+        """One named graph of ours as a file of its own (``/downloads/graphs/<name>.ttl``); None for others."""
+        prefix = self.base + "graph/"
+        name = graph[len(prefix):] if graph.startswith(prefix) else ""
+        if not name or "/" in name:
+            return None
+        return f"{self.downloads}graphs/{quote(name, safe='')}.{suffix}"
+
+    def graph_page(self, graph: str, page: int) -> str:
+        """One page of a named graph's facts."""
+        path = self.resource(graph)
+        return path + (f"?page={page}" if page > 1 else "") + "#facts-heading"

@@ -33,6 +33,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+import pyoxigraph as ox
+
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -40,7 +42,8 @@ from kg.formats import HTML, JSONLD, NQUADS, NTRIPLES, RDFXML, TRIG, TURTLE, For
 from kg.namespaces import IC
 from kg.query.store import GraphStore
 from kg.site.catalogue import DATED_KINDS, MAIN_CLASSES, Catalogue
-from kg.site.describe import Describer
+from kg.site.describe import RDF_LANGSTRING, XSD_STRING, Describer, curie
+from kg.site.graph_facts import GRAPH_DOWNLOAD_FORMATS, facts_page
 from kg.site.maps import CityMap
 from kg.site.pages import PAGE_FORMATS, page_model
 from kg.site.urls import Urls
@@ -63,6 +66,7 @@ KIND_TITLES = {
     "funding": "Funding",
 }
 SEARCH_LIMIT = 50
+GRAPH_FACTS_PER_PAGE = 100
 _QUESTION = re.compile(r"^Question\s*(?:\([^)]*\))?\s*:\s*")
 
 
@@ -161,8 +165,38 @@ def _resource(path: str, kind: str | None) -> Response:
     if by_accept:
         headers["Content-Location"] = f"{route}.{chosen.suffix}"
     if chosen is HTML:
-        return _page("resource.html", headers=headers, r=page_model(description, s.urls), place_map=s.maps.of(iri, s.urls))
+        graph = _graph_facts(s, iri) if iri in s.store.snapshot.manifest["graphs"] else None
+        return _page("resource.html", headers=headers, r=page_model(description, s.urls), place_map=s.maps.of(iri, s.urls),
+                     graph=graph)
     return _finish(description.serialize(chosen), chosen.media_type, headers=headers)
+
+
+def _graph_facts(s: Site, iri: str) -> dict:
+    """A named graph's page: one page of its facts, its own downloads and a query for it."""
+    try:
+        number = int(request.args.get("page", "1"))
+    except ValueError:
+        number = 1
+    found = facts_page(s.store, iri, number, GRAPH_FACTS_PER_PAGE)
+    label = s.describer.graphs[iri].label if iri in s.describer.graphs else iri
+
+    def term(t: ox.Term) -> dict:
+        if isinstance(t, ox.NamedNode):
+            entry = s.catalogue.entries.get(t.value)
+            return {"text": entry.label if entry else curie(t.value), "href": s.urls.resource(t.value), "title": curie(t.value)}
+        if isinstance(t, ox.Literal):
+            tag = t.language or ("" if t.datatype.value in (XSD_STRING, RDF_LANGSTRING) else curie(t.datatype.value))
+            return {"text": t.value, "href": None, "tag": tag}
+        return {"text": str(t), "href": None}
+
+    return {"facts": [(term(f.subject), term(f.predicate), term(f.object)) for f in found.facts], "total": found.total,
+            "first": found.first, "page": found.page, "pages": found.pages,
+            "previous": s.urls.graph_page(iri, found.page - 1) if found.page > 1 else None,
+            "next": s.urls.graph_page(iri, found.page + 1) if found.page < found.pages else None,
+            "downloads": [{"name": f.label, "href": s.urls.graph_download(iri, f.suffix), "media_type": f.media_type}
+                          for f in GRAPH_DOWNLOAD_FORMATS.values()],
+            "query": s.urls.editor(f"SELECT ?s ?p ?o WHERE {{\n  GRAPH <{iri}> {{ ?s ?p ?o }}\n}}\nORDER BY ?s ?p\nLIMIT 100",
+                                   f"Facts of {label}")}
 
 
 # ---------------------------------------------------------------------------------------------
