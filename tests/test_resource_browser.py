@@ -122,3 +122,27 @@ def test_inferred_echoes_open_with_a_toggle(page_in, server_url: str) -> None:
     toggle.get_by_text("Also as (Dublin Core, PROV-O)").click()
     expect(echo).to_be_visible()
     expect(page.get_by_role("rowheader", name="dcterms:source")).to_have_count(0)
+
+
+def _luminance(rgb: str) -> float:
+    channels = [int(c) / 255 for c in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_the_focus_ring_stands_out_and_badges_say_what_they_show(page_in, server_url: str) -> None:
+    """The keyboard focus ring reaches 3:1 against white and the panel grey (WCAG 1.4.11); a source badge's
+    accessible name is the text it shows."""
+    from playwright.sync_api import expect
+
+    page = page_in()
+    page.goto(server_url + "/id/city/helsinki")
+    page.keyboard.press("Tab")
+    ring = page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+    for background in ("rgb(255, 255, 255)", page.evaluate("getComputedStyle(document.querySelector('th')).backgroundColor")):
+        lighter, darker = sorted((_luminance(ring), _luminance(background)), reverse=True)
+        assert (lighter + 0.05) / (darker + 0.05) >= 3, (ring, background)
+    badge = page.locator("a.badge.source").first
+    shown = badge.inner_text()
+    expect(page.get_by_role("link", name=shown, exact=True).first).to_be_visible()
+    assert badge.get_attribute("aria-label") in (None, shown)
