@@ -589,7 +589,7 @@ def class_diagram(classes: list[ClassDoc]) -> str:
             parts += _draw(node, [MARGIN + (i % per_row) * (box + gap)], [box])
         height = int(_y(first + (len(alone) - 1) // per_row) + BOX_H + MARGIN)
     head = [f'<svg xmlns="http://www.w3.org/2000/svg" class="class-diagram" viewBox="0 0 {width} {height}" '
-            f'width="{width}" height="{height}" role="img" aria-labelledby="diagram-title diagram-desc" '
+            f'width="{width}" height="{height}" role="group" aria-labelledby="diagram-title diagram-desc" '
             f'font-family="system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif" font-size="{FONT_PX}">',
             '<title id="diagram-title">Class hierarchy of the ontology</title>',
             f'<desc id="diagram-desc">{len(classes)} classes: {len(trees)} hierarchies and {len(alone)} classes on their '

@@ -76,7 +76,34 @@
       tag.replaceWith(label);
     }
   }
+  // YASGUI's controls without a name, as axe-core finds them (tests/test_accessibility.py): each gets one.
+  var NAMES = [
+    [".CodeMirror textarea", "SPARQL query"],
+    [".yasgui input.autocomplete", "SPARQL endpoint"],
+    [".yasr .tableFilter", "Filter the results"],
+    [".yasr .tableSizer", "Results per page"],
+  ];
+  function name(root) {
+    NAMES.forEach(function (pair) {
+      root.querySelectorAll(pair[0] + ":not([aria-label])").forEach(function (control) {
+        control.setAttribute("aria-label", pair[1]);
+      });
+    });
+    // The tab list may hold only tabs: the "+" that adds one is announced as a tab that is not selected.
+    root.querySelectorAll(".tabsList button.addTab:not([role])").forEach(function (button) {
+      button.setAttribute("role", "tab");
+      button.setAttribute("aria-selected", "false");
+    });
+    // The results' row-number column has an empty header.
+    root.querySelectorAll(".yasr table.dataTable thead th:first-child .dt-column-title:empty").forEach(function (title) {
+      var text = document.createElement("span");
+      text.className = "visually-hidden";
+      text.textContent = "Row";
+      title.appendChild(text);
+    });
+  }
   function tidy(root) {
+    name(root);
     root.querySelectorAll(".yasr table a.iri:not([data-kg])").forEach(function (link) {
       link.setAttribute("data-kg", "");
       localise(link);
