@@ -146,3 +146,26 @@ def test_the_focus_ring_stands_out_and_badges_say_what_they_show(page_in, server
     shown = badge.inner_text()
     expect(page.get_by_role("link", name=shown, exact=True).first).to_be_visible()
     assert badge.get_attribute("aria-label") in (None, shown)
+
+
+def test_the_ontology_page_stays_readable_and_its_contents_at_hand(page_in, server_url: str) -> None:
+    """On a phone the diagrams keep their 13 px text (they scroll sideways, never shrink to 8 px) and the page
+    does not widen; far down the long page the contents are still on screen (beside the text on a wide screen,
+    a pinned link on a phone)."""
+    from playwright.sync_api import expect
+
+    phone = page_in(width=390, height=844)
+    phone.goto(server_url + "/def")
+    heights = phone.evaluate("[...document.querySelectorAll('svg text')].map(t => t.getBoundingClientRect().height)")
+    assert heights and min(h for h in heights if h) >= 12, min(heights)
+    assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    phone.evaluate("window.scrollTo(0, document.documentElement.scrollHeight / 2)")
+    pinned = phone.get_by_role("link", name="↑ Contents")
+    expect(pinned).to_be_in_viewport()
+    pinned.click()
+    expect(phone.get_by_role("heading", name="Contents")).to_be_in_viewport()
+
+    wide = page_in(width=1280, height=900)
+    wide.goto(server_url + "/def")
+    wide.evaluate("window.scrollTo(0, document.documentElement.scrollHeight / 2)")
+    expect(wide.get_by_role("navigation", name="Contents").get_by_role("link", name="Classes")).to_be_in_viewport()

@@ -32,6 +32,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
+from kg.site.relation_diagram import relation_diagram
 from kg.namespaces import PREFIXES
 from kg.terms import new_graph, to_rdflib
 
@@ -240,6 +241,11 @@ class OntologyDocs:
     @cached_property
     def diagram(self) -> str:
         return class_diagram(self.classes)
+
+    @cached_property
+    def relations(self) -> str:
+        """The main object properties between the main classes, drawn (kg.site.relation_diagram)."""
+        return relation_diagram({c.name for c in self.classes}, {p.name for p in self.properties if p.kind == "object"})
 
 
 def _context(graph: Graph) -> dict[str, str]:
