@@ -39,7 +39,7 @@ class Fact:
     echoes: list[Fact] = field(default_factory=list)  # inferred restatements folded under this one
 
 
-def fold(facts: list[Fact], rank: dict[str, int]) -> list[Fact]:
+def fold_echoes(facts: list[Fact], rank: dict[str, int]) -> list[Fact]:
     """The facts to list, each with its echoes; ``rank`` orders predicates (lower first) to pick which stated
     fact an echo folds under when several give the same value."""
     def order(fact: Fact) -> tuple:

@@ -13,7 +13,7 @@ import pyoxigraph as ox
 
 from kg.formats import HTML, RDF_FORMATS
 from kg.site.describe import DATE_PROPERTIES, DATE_WORDS, IC, NO_DATE, RDF, RDF_LANGSTRING, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, SCHEMA_NAME, SKOS, TERM_LABELS, XSD, XSD_STRING, Description, GraphInfo, Linked, NaryRow, curie, dated, event_range, fallback_label, format_date, format_range, natural, to_jsonld
-from kg.site.echoes import Fact, fold, group_by_predicate, vocabularies
+from kg.site.echoes import Fact, fold_echoes, group_by_predicate, vocabularies
 from kg.site.urls import Urls
 
 # ---------------------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ class PageBuilder:
                  for (p, o), graphs in self.d.own.items()]
         rank = {iri: i for i, iri in enumerate(PROPERTY_ORDER)}
         rows = []
-        for iri, kept in group_by_predicate(fold(facts, rank)).items():
+        for iri, kept in group_by_predicate(fold_echoes(facts, rank)).items():
             shown = [self.value(f.value, f.graphs, iri) | {"also": self.also(f)} for f in kept]
             shown.sort(key=lambda v: (v["inferred"], natural(v["text"])))
             rows.append({"property": self.prop(iri), "values": shown, "inferred": all(v["inferred"] for v in shown)})
