@@ -30,6 +30,7 @@ def test_example_queries_run_and_render_results(browser, server_url: str) -> Non
         # An example question opens its query in a new tab; the run button sends it to our endpoint.
         page.get_by_role("button", name=re.compile(r"^cq01-integrating-cities-conference-hosts")).click()
         panel = page.locator(".tabPanel.active")
+        expect(page.get_by_role("tab", name="CQ01 Integrating cities conference hosts")).to_be_visible()  # not "cq01"
         expect(panel.locator(".CodeMirror")).to_contain_text("ic:inSeries event:integrating-cities-conference-series")
         panel.locator(".yasqe_queryButton").click()
         table = panel.locator(".yasr table.dataTable")

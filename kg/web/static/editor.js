@@ -157,7 +157,7 @@
   function openExample(name) {
     var example = byName[name];
     if (!example) return;
-    var label = name.split("-")[0];
+    var label = example.title;
     var tab = yasgui.addTab(
       true,
       { name: label, yasqe: { value: example.query }, requestConfig: { endpoint: endpoint, method: "POST" } },
