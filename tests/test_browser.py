@@ -30,6 +30,7 @@ def test_example_queries_run_and_render_results(browser, server_url: str) -> Non
         # An example question opens its query in a new tab; the run button sends it to our endpoint.
         page.get_by_role("button", name=re.compile(r"^cq01-integrating-cities-conference-hosts")).click()
         panel = page.locator(".tabPanel.active")
+        expect(page.get_by_role("tab", name="CQ01 Integrating cities conference hosts")).to_be_visible()  # not "cq01"
         expect(panel.locator(".CodeMirror")).to_contain_text("ic:inSeries event:integrating-cities-conference-series")
         panel.locator(".yasqe_queryButton").click()
         table = panel.locator(".yasr table.dataTable")
@@ -37,21 +38,80 @@ def test_example_queries_run_and_render_results(browser, server_url: str) -> Non
         expect(table).to_contain_text("Integrating Cities III")
         expect(table.locator("tbody tr")).to_have_count(3)
 
-        # Another one, run with Ctrl+Enter: IRIs in the results are links to the IRI itself.
+        # Another one, run with Ctrl+Enter: IRIs in the results link to our page for them, in this tab.
         page.get_by_role("button", name=re.compile(r"^cq08-inferred-facts-about-a-city")).click()
         panel = page.locator(".tabPanel.active")
         expect(panel.locator(".CodeMirror")).to_contain_text("city:berlin")
         panel.locator(".CodeMirror-code").click()
         page.keyboard.press("Control+Enter")
         germany = "https://w3id.org/integrating-cities/id/country/germany"
-        link = panel.locator(f".yasr table a.iri[href='{germany}']")
+        link = panel.locator(".yasr table a.iri[href='/id/country/germany']")
         expect(link).to_be_visible(timeout=RESULT_TIMEOUT_MS)
         expect(link).to_have_text(re.compile(r"country:germany|" + re.escape(germany)))
-        expect(page.get_by_role("tab")).to_have_count(3)
+        expect(link).not_to_have_attribute("target", "_blank")
+        expect(page.locator(".tabsList a[role=tab]")).to_have_count(3)  # the two examples beside the first tab
+        expect(page.get_by_role("tab", name="Add a new tab")).to_be_visible()  # the tab list holds only tabs
     finally:
         context.close()
     assert not errors, errors
     assert not elsewhere, f"the page fetched from other hosts: {elsewhere}"
+
+
+def test_the_editor_reads_well_and_fits_a_phone(browser, server_url: str) -> None:
+    """The site's navigation; the focus left to the skip link; the run button beside the query text, not over
+    it; results whose row number stands apart from the value, literals as values, our IRIs opening our pages in
+    this tab; a parse error said in words; on a 390×844 phone, a wide result table scrolls in its box."""
+    from playwright.sync_api import expect
+
+    problems: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = watched_page(context, server_url, problems)
+    try:
+        page.goto(server_url + "/sparql")
+        expect(page.get_by_role("navigation", name="Site").get_by_role("link", name="Search")).to_be_visible()
+        panel = page.locator(".tabPanel.active")
+        expect(panel.locator(".CodeMirror")).to_be_visible()
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip-link"
+
+        button = panel.locator(".yasqe_buttons").bounding_box()
+        text_right = page.evaluate("""Math.max(...[...document.querySelectorAll('.tabPanel.active .CodeMirror-line > span')]
+                                      .map(e => e.getBoundingClientRect().right))""")
+        assert text_right < button["x"], (text_right, button)
+
+        panel.locator(".yasqe_queryButton").click()
+        row = panel.locator(".yasr table.dataTable tbody tr").first
+        expect(row).to_contain_text("Amsterdam", timeout=RESULT_TIMEOUT_MS)
+        number, city, name = (row.locator("td").nth(i) for i in range(3))
+        gap = city.locator("a").bounding_box()["x"] - (number.locator(".rowNumber").bounding_box()["x"]
+                                                         + number.locator(".rowNumber").bounding_box()["width"])
+        assert gap >= 8, gap
+        expect(name.locator(".nonIri")).to_have_text("Amsterdamen")  # the value, then its language apart
+        expect(name.locator(".literal-tag")).to_have_text("en")
+        assert '"' not in name.inner_text()
+        city.get_by_role("link").click()
+        expect(page).to_have_url(server_url + "/id/city/amsterdam")
+        page.go_back()
+
+        page.evaluate("window.kgEditor.yasgui.getTab().getYasqe().setValue('SELECT * WHERE { ?s ?p }')")
+        page.locator(".tabPanel.active .yasqe_queryButton").click()
+        expect(page.get_by_role("alert")).to_contain_text("The query could not be read at line 1, column 25",
+                                                          timeout=RESULT_TIMEOUT_MS)
+
+        phone = watched_page(browser.new_context(viewport={"width": 390, "height": 844}), server_url, problems)
+        phone.goto(server_url + "/sparql")
+        expect(phone.locator(".tabPanel.active .CodeMirror")).to_be_visible()
+        phone.evaluate("window.kgEditor.yasgui.getTab().getYasqe().setValue('SELECT * WHERE { ?s ?p ?o } LIMIT 20')")
+        phone.locator(".tabPanel.active .yasqe_queryButton").click()
+        expect(phone.locator(".yasr table.dataTable tbody tr").first).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+        assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+        assert phone.evaluate("""(() => { const t = document.querySelector('.tabPanel.active .yasr table.dataTable');
+                                  let box = t.parentElement; while (box && box.scrollWidth <= box.clientWidth) box = box.parentElement;
+                                  return box !== null && box !== document.documentElement && box !== document.body; })()""")
+    finally:
+        context.close()
+    # The browser reports the refused query's 400 itself; nothing else may go wrong.
+    assert [p for p in problems if "status of 400" not in p] == [], problems
 
 
 # --- the maps: every city with coordinates on the home page and the city index, one on a city's page, and the

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 from kg.cli import _parser
 from kg.config import PROJECT_ROOT, Settings
@@ -25,3 +27,13 @@ def test_quick_start_has_exactly_two_commands():
     section = README.split("## Quick start", 1)[1].split("##", 1)[0]
     block = section.split("```sh", 1)[1].split("```", 1)[0]
     assert len([line for line in block.splitlines() if line.strip()]) == 2
+
+
+def test_the_readme_screenshots_exist_and_the_script_that_makes_them():
+    shots = re.findall(r"!\[[^\]]+\]\((docs/screenshots/[^)]+\.png)\)", README)
+    assert {Path(s).stem for s in shots} == {"home", "city", "editor"}
+    for shot in shots:
+        assert (PROJECT_ROOT / shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
+    script = (PROJECT_ROOT / "scripts" / "screenshots.py").read_text(encoding="utf-8")
+    written = set(re.findall(r'"(\w+)(?:\.png)?"', script))
+    assert all(Path(s).stem in written for s in shots)  # each picture is one the script makes

@@ -59,9 +59,10 @@ class Page(HTMLParser):
         self.errors: list[str] = []
         self.ids: list[str] = []
         self.links: list[str] = []
-        self.svg_links: list[str] = []
-        self.svg_count = 0
-        self.rects: list[tuple[float, float, float, float]] = []
+        self.svg_links: dict[str, list[str]] = {}  # by the SVG's class: class-diagram, relation-diagram
+        self.rects: dict[str, list[tuple[float, float, float, float]]] = {}
+        self.svg_texts: dict[str, list[str]] = {}
+        self._svg = ""
         self.article_text: dict[str, str] = {}
         self.table_rows: list[list[str]] = []
         self._articles: list[str] = []
@@ -77,9 +78,11 @@ class Page(HTMLParser):
         if "id" in attributes:
             self.ids.append(attributes["id"])
         if tag == "svg":
-            self.svg_count += 1
+            self._svg = attributes.get("class", "")
+            for found in (self.svg_links, self.rects, self.svg_texts):
+                found[self._svg] = []
         if tag == "a" and "href" in attributes:
-            (self.svg_links if "svg" in self.stack else self.links).append(attributes["href"])
+            (self.svg_links[self._svg] if "svg" in self.stack else self.links).append(attributes["href"])
         for article in self._articles:  # element boundaries separate words, as a browser's rendering does
             self.article_text[article] += " "
         if tag == "article":
@@ -95,7 +98,7 @@ class Page(HTMLParser):
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {k: v or "" for k, v in attrs}
         if tag == "rect":
-            self.rects.append(tuple(float(attributes[k]) for k in ("x", "y", "width", "height")))
+            self.rects[self._svg].append(tuple(float(attributes[k]) for k in ("x", "y", "width", "height")))
         if "id" in attributes:
             self.ids.append(attributes["id"])
 
@@ -116,6 +119,8 @@ class Page(HTMLParser):
             self._row = None
 
     def handle_data(self, data: str) -> None:
+        if self.stack[-1:] == ["text"] and "svg" in self.stack:
+            self.svg_texts[self._svg].append(data)
         for article in self._articles:
             self.article_text[article] += data
         if self._cell is not None:
@@ -192,15 +197,30 @@ def test_every_alignment_is_in_the_alignment_table(page, ontology):
 
 
 def test_diagram_is_an_inline_svg_linking_each_class_to_its_section(page, ontology):
-    assert page.svg_count == 1
+    assert set(page.svg_links) == {"class-diagram", "relation-diagram"}
     classes = {str(c)[len(IC):] for c in _terms(ontology, OWL.Class)}
-    assert {link.removeprefix("#") for link in page.svg_links} == classes
-    assert all(link.startswith("#") and link[1:] in page.ids for link in page.svg_links)
-    boxes = page.rects
+    assert {link.removeprefix("#") for link in page.svg_links["class-diagram"]} == classes
+    assert all(link.startswith("#") and link[1:] in page.ids for link in page.svg_links["class-diagram"])
+    boxes = page.rects["class-diagram"]
     assert len(boxes) == len(classes)
     for i, (x, y, w, h) in enumerate(boxes):  # readable: no two boxes overlap
         for x2, y2, w2, h2 in boxes[i + 1:]:
             assert x + w <= x2 or x2 + w2 <= x or y + h <= y2 or y2 + h2 <= y
+
+
+def test_the_relation_diagram_connects_the_main_classes_by_their_properties(page, store):
+    """Person, Post, Role, Membership and StatedCount joined by the object properties between them, each arrow
+    named and linked to its property's section, and each relation one the data uses."""
+    from kg.site.relation_diagram import RELATIONS
+
+    links = {link.removeprefix("#") for link in page.svg_links["relation-diagram"]}
+    assert {"Person", "Post", "Role", "Membership", "StatedCount", "heldBy", "postIn", "role", "member", "countOf"} <= links
+    assert all(link in page.ids for link in links)
+    texts = page.svg_texts["relation-diagram"]
+    for subject, prop, obj in RELATIONS:
+        assert prop in texts and subject in texts and obj in texts
+        used = store.query(f"ASK {{ ?s ic:{prop} ?o . ?s a ic:{subject} . ?o a ic:{obj} }}")
+        assert bool(used), (subject, prop, obj)
 
 
 def test_every_anchor_on_the_page_exists(page):

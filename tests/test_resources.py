@@ -316,7 +316,7 @@ def test_unknown_iri_is_a_short_404_for_programs(client, path: str, accept: str 
 
 
 @pytest.mark.parametrize("path", ["/id/nokind/thing", "/id/nokind/", "/nothing-here", "/graph/nothing",
-                                  "/id/city/helsinki/", "/id/city/helsinki.html/x", "/id/city/a%3Eb%7D%20%22x",
+                                  "/id/city/helsinki.html/x", "/id/city/a%3Eb%7D%20%22x",
                                   "/id/city/%25zz", "/id/city/h%C3%A9lsinki", "/id/city/x%00y"])
 def test_other_unknown_paths_are_404_pages(client, path: str) -> None:
     response = client.get(path, headers={"Accept": BROWSER})
@@ -347,15 +347,65 @@ def test_resource_page_shows_properties_by_label_with_local_links(helsinki_page:
     assert ">country</a></th>" in page  # the property by its label
     assert "Also known as City of Helsinki" in page
     assert 'href="/id/city/helsinki.ttl"' in page and 'href="/id/city/helsinki.jsonld"' in page
-    assert 'href="/sparql?query=DESCRIBE%20%3Chttps%3A%2F%2Fw3id.org%2Fintegrating-cities%2Fid%2Fcity%2Fhelsinki%3E"' in page
+    assert 'href="/sparql#query=DESCRIBE%20%3Chttps%3A%2F%2Fw3id.org%2Fintegrating-cities%2Fid%2Fcity%2Fhelsinki%3E&amp;tabTitle=DESCRIBE%20Helsinki"' in page
 
 
 def test_resource_page_marks_inferred_facts_and_sources(helsinki_page: str) -> None:
     page = helsinki_page
-    assert re.search(r'<li class="inferred"><a href="https://schema.org/City"[^>]*>schema:City</a>.*?inferred</span>', page)
-    assert 'href="#src-helsinki-international-activities"' in page
+    assert re.search(r'<li class="inferred"><a href="/def/hasUnit"|<li class="inferred"><a href="/id/organisation/helsinki-immigrant-and-employment-services"[^>]*>.*?inferred</span>', page)
     assert 'id="src-helsinki-international-activities"' in page
-    assert '<a href="/id/source/helsinki-international-activities">City of Helsinki: International activities</a>' in page
+    assert '<a href="/id/source/helsinki-international-activities">City of Helsinki: International activities</a>, published 2017-07-06' in page
+
+
+def properties_of(page: str) -> str:
+    section = page[page.index('id="properties-heading"'):]
+    return section[:section.index("</section>")]
+
+
+def test_inferred_echoes_fold_under_the_stated_fact(client, helsinki_page: str) -> None:
+    """dcterms:source and prov:wasDerivedFrom beside ic:source, schema:containedInPlace beside ic:country,
+    schema:City beside ic:City: one "Also as" line under the stated fact, not rows of their own."""
+    table = properties_of(helsinki_page)
+    headers = re.findall(r'<th scope="row"><a href="[^"]+" title="([^"]+)"', table)
+    assert headers[:2] == ["rdf:type", "rdfs:label"] and "ic:source" in headers
+    for echo in ("dcterms:source", "prov:wasDerivedFrom", "schema:containedInPlace", "schema:geo", "org:hasUnit"):
+        assert echo not in headers, echo
+    source_row = table[table.index('title="ic:source"'):]
+    source_row = source_row[:source_row.index("</tr>")]
+    assert source_row.count("<summary>Also as (Dublin Core, PROV-O)</summary>") == source_row.count("<li") == 3
+    assert '>schema:City</a>' in table[table.index('title="rdf:type"'):table.index('title="rdfs:label"')]
+    turtle = client.get("/id/city/helsinki.ttl").get_data(as_text=True)  # the data keeps every triple
+    assert "dcterms:source" in turtle and "prov:wasDerivedFrom" in turtle
+
+
+def test_an_event_lists_each_workshop_and_speaker_once(client) -> None:
+    table = properties_of(client.get("/id/event/integrating-cities-vi", headers={"Accept": BROWSER}).get_data(as_text=True))
+    workshops = set(re.findall(r'href="(/id/event/integrating-cities-vi-workshop-\d+)"', table))
+    assert workshops
+    for workshop in workshops:
+        assert table.count(f'href="{workshop}"') == 1, workshop
+    speakers = re.findall(r'href="(/id/person/[^"]+)"', table)
+    assert speakers and len(speakers) == len(set(speakers))
+
+
+def test_source_badges_name_the_source_and_open_its_page(helsinki_page: str) -> None:
+    """A badge reads as the source's title after its publisher, with the year it was published; never a prefix of
+    a capture file's name. It opens the source's page (title, date, publisher, file)."""
+    badges = re.findall(r'<a class="badge source" href="([^"]+)" title="([^"]+)">([^<]+)</a>', helsinki_page)
+    shown = {text for _, _, text in badges}
+    assert "Helsinki: International activities (2017)" in shown
+    assert "Integrating Cities VI: conference programme" in shown  # no title or date stated: its label
+    assert not any(re.fullmatch(r"\d{3}", text) for text in shown), shown
+    helsinki = next(b for b in badges if b[2].startswith("Helsinki:"))
+    assert helsinki[:2] == ("/id/source/helsinki-international-activities",
+                            "Stated by City of Helsinki: International activities, published 2017-07-06")
+
+
+def test_reference_links_name_their_reference_datasets(helsinki_page: str) -> None:
+    entry = helsinki_page[helsinki_page.index('id="src-links-geonames"'):]
+    entry = entry[:entry.index("</li>")]
+    assert "which no source document states" not in entry
+    assert 'the reference datasets <a href="/id/source/geonames">GeoNames</a> and <a href="/id/source/iso-3166">ISO 3166-1</a>' in entry
 
 
 def test_resource_page_lists_inbound_links_and_memberships(helsinki_page: str) -> None:
@@ -364,8 +414,10 @@ def test_resource_page_lists_inbound_links_and_memberships(helsinki_page: str) -
     assert 'href="/id/event/integrating-cities-vi-workshop-03"' in page  # participant of a workshop
     memberships = page[page.index("Memberships, affiliations and posts"):]
     memberships = memberships[:memberships.index("</table>")]
-    assert ">EUROCITIES</a>" in memberships and ">chair</a>" in memberships and "as of 6 July 2017" in memberships
+    assert ">EUROCITIES</a>" in memberships and ">chair</a>" in memberships and "attested 6 July 2017" in memberships
     assert 'href="/id/post/eurocities-migration-integration-wg-chair-helsinki"' in memberships
+    assert '<th scope="col">Sources</th>' in memberships
+    assert re.search(r'<td data-label="Sources"><a class="badge source" href="/id/source/helsinki-international-activities"', memberships)
 
 
 def test_resource_page_embeds_json_ld_for_schema_org(helsinki_page: str) -> None:
@@ -400,10 +452,13 @@ def test_project_page_shows_funders_and_leader(client) -> None:
     assert "Funded by" in summary and 'href="/id/organisation/urban-innovative-actions"' in summary
 
 
-def test_describe_link_answers(client, helsinki_page: str) -> None:
-    link = next(h for h in Links(helsinki_page).hrefs if h.startswith("/sparql?query=DESCRIBE"))
-    assert parse_qs(urlsplit(link).query)["query"] == [f"DESCRIBE <{HELSINKI}>"]
-    response = client.get(link, headers={"Accept": "text/turtle"})
+def test_describe_link_opens_the_editor_with_a_query_that_answers(client, helsinki_page: str) -> None:
+    link = next(h for h in Links(helsinki_page).hrefs if h.startswith("/sparql#query=DESCRIBE"))
+    path, fragment = urlsplit(link).path, parse_qs(urlsplit(link).fragment)
+    assert fragment == {"query": [f"DESCRIBE <{HELSINKI}>"], "tabTitle": ["DESCRIBE Helsinki"]}
+    page = client.get(path, headers={"Accept": BROWSER})  # what a browser following the link is sent
+    assert page.mimetype == "text/html" and "SPARQL query editor" in page.get_data(as_text=True)
+    response = client.get(path, query_string={"query": fragment["query"][0]}, headers={"Accept": "text/turtle"})
     assert response.status_code == 200
     assert (N(HELSINKI), LABEL, ox.Literal("Helsinki", language="en")) in parse(response.data, "ttl")
 
@@ -446,7 +501,9 @@ def test_home_page_says_what_the_graph_is_and_how_to_use_it(client, store, snaps
     hrefs = Links(page).hrefs
     for target in ("/sparql", "/downloads/", "/.well-known/void", "/id/city/", "/id/event/", "/id/project/", "/id/"):
         assert target in hrefs, target
-    assert any(h.startswith("/sparql?query=") for h in hrefs)
+    examples = [h for h in hrefs if h.startswith("/sparql#query=")]
+    assert examples and not any(h.startswith("/sparql?query=") for h in hrefs)  # no link downloads a results file
+    assert parse_qs(urlsplit(examples[0]).fragment)["tabTitle"][0].startswith("CQ01 ")
     assert "Cite it" in page and snapshot.manifest["build_id"] in page
 
 
@@ -557,3 +614,127 @@ def test_did_you_mean_skips_no_name_that_a_full_comparison_would_keep(store, tex
         if ratio >= 0.55:
             scored.append((-ratio, entry.label.casefold(), entry.iri))
     assert [e.iri for e in catalogue.nearest(text, kind)] == [iri for *_, iri in sorted(scored)[:8]]
+
+
+def test_every_home_count_links_to_a_list_of_that_many(client) -> None:
+    """"73 Organisation" must open a list of 73, following its pages: the counts and lists cannot disagree."""
+    home = client.get("/", headers={"Accept": BROWSER}).get_data(as_text=True)
+    counts = re.findall(r'<li><a href="(/search\?type=\w+)"><span class="n">(\d+)</span> ([^<]+)</a></li>', home)
+    assert len(counts) >= 10
+    for href, count, label in counts:
+        listed, target = [], href
+        while target:
+            page = client.get(target).get_data(as_text=True)
+            assert re.search(rf'role="status">{count} results? of the type {re.escape(label)}', page), (href, count)
+            table = page[page.index("<tbody>"):page.index("</tbody>")] if int(count) else ""
+            listed += re.findall(r'<tr><td><a href="(/id/[^"]+)"', table)
+            target = next(iter(re.findall(r'<a href="([^"]+)" rel="next">', page)), "").replace("&amp;", "&")
+        assert len(listed) == len(set(listed)) == int(count), (label, len(listed), count)
+
+
+def test_home_says_what_its_triple_counts_count(client, snapshot) -> None:
+    home = client.get("/", headers={"Accept": BROWSER}).get_data(as_text=True)
+    union = snapshot.manifest["dumps"]["integrating-cities.ttl"]["triples"]
+    assert f"has {union:,} distinct triples" in home  # the number the downloads page gives for the Turtle file
+    downloads = client.get("/downloads/").get_data(as_text=True)
+    assert f"{union:,} triples, the union of all graphs" in downloads
+
+
+def test_an_unknown_type_is_a_clear_error(client) -> None:
+    response = client.get("/search?type=Nope")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "No entity is of the type “Nope”" in page and "Traceback" not in page
+
+
+def test_dates_say_what_they_date(client, helsinki_page: str) -> None:
+    """A bare "(6 July 2017)" beside a post left a reader guessing: a source attested it then."""
+    assert "(attested 6 July 2017)" in helsinki_page and "(6 July 2017)" not in helsinki_page
+    assert "(published 6 July 2017)" in helsinki_page  # beside the source document
+    event = client.get("/id/event/integrating-cities-vi", headers={"Accept": BROWSER}).get_data(as_text=True)
+    facts = event[event.index('class="facts"'):event.index("</dl>")]
+    assert "<dt>When</dt>" in facts and "date not stated in the sources" in facts
+
+
+def test_search_fills_when_for_dated_items(client) -> None:
+    page = client.get("/search?q=chair+helsinki").get_data(as_text=True)
+    row = next(r for r in page.split("<tr>") if "/id/post/eurocities-migration-integration-wg-chair-helsinki" in r)
+    assert '<td data-label="When">attested 6 July 2017</td>' in row
+
+
+def test_posts_index_is_in_date_order(client, store) -> None:
+    page = client.get("/id/post/").get_data(as_text=True)
+    listed = [BASE_IRI + h[1:] for h in re.findall(r'<a href="(/id/post/[^"]+)"', page)]
+    dates = {row["p"].value: row["d"].value for row in store.query(
+        "SELECT ?p (MIN(STR(?a)) AS ?d) WHERE { ?p a ic:Post ; ic:asOf ?a } GROUP BY ?p")}
+    dated = [dates[p] for p in listed if p in dates]
+    assert len(dated) >= 3 and dated == sorted(dated)
+    assert all(p in dates for p in listed[:len(dated)])  # undated posts come last
+
+
+def test_organisation_pages_have_a_timeline_in_date_order(client) -> None:
+    page = client.get("/id/organisation/eurocities", headers={"Accept": BROWSER}).get_data(as_text=True)
+    timeline = page[page.index('id="timeline-heading"'):]
+    timeline = timeline[:timeline.index("</ol>")]
+    items = re.findall(r'<li><span class="when">([^<]+)</span> <a href="([^"]+)">', timeline)
+    assert len(items) >= 5
+    assert any(when == "3–4 April 2017" and "social-affairs-forum" in href for when, href in items), items
+    assert any(when == "from 2006" and href.startswith("/id/membership/") for when, href in items), items
+    years = [re.search(r"\d{4}", when).group() for when, _ in items]
+    assert years == sorted(years)
+
+
+def test_search_finds_events_by_their_place_and_host(client) -> None:
+    page = client.get("/search?q=tampere").get_data(as_text=True)
+    found = re.findall(r'<tr><td><a href="(/id/[^"]+)"', page)
+    assert "/id/event/integrating-cities-vi" in found  # held in Tampere, hosted by the city: not in its label
+    assert found[0] == "/id/city/tampere"  # label matches first
+
+
+def test_search_filters_by_type_and_year(client, store) -> None:
+    page = client.get("/search?type=Event&year=2017").get_data(as_text=True)
+    found = {BASE_IRI + h[1:] for h in re.findall(r'<tr><td><a href="(/id/[^"]+)"', page)}
+    expected = {row["e"].value for row in store.query(
+        'SELECT DISTINCT ?e WHERE { ?e a ic:Event ; ic:startDate ?d FILTER(YEAR(?d) = 2017) }')}
+    assert expected and expected <= found
+    assert re.search(rf'role="status">{len(found)} results? of the type Event in 2017', page)
+    assert all("2017" in when for when in re.findall(r'<td data-label="When">([^<]*)</td>', page))
+    bad = client.get("/search?year=20x")
+    assert bad.status_code == 400 and "is not a year" in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path, target", [
+    ("/id/city/Helsinki", "/id/city/helsinki"), ("/id/city/helsinki/", "/id/city/helsinki"),
+    ("/id/city/HELSINKI.ttl", "/id/city/helsinki.ttl"), ("/graph/inferred/", "/graph/inferred"),
+])
+def test_case_and_trailing_slashes_redirect_to_the_canonical_page(client, path: str, target: str) -> None:
+    response = client.get(path, headers={"Accept": BROWSER})
+    assert response.status_code == 301 and response.headers["Location"] == target
+    assert client.get("/id/city/helsinkii", headers={"Accept": BROWSER}).status_code == 404
+
+
+def test_a_named_graph_page_lists_its_facts_a_page_at_a_time(client, snapshot) -> None:
+    graph = BASE_IRI + "graph/helsinki-international-activities"
+    total = snapshot.manifest["graphs"][graph]["triples"]
+    first = client.get("/graph/helsinki-international-activities", headers={"Accept": BROWSER}).get_data(as_text=True)
+    section = first[first.index('id="facts-heading"'):first.index("</section>", first.index('id="facts-heading"'))]
+    assert f"{total:,} triples" in section
+    rows = section.count("<tr>") - 1  # the header row
+    assert rows == min(total, 100)
+    assert 'href="/id/city/helsinki"' in section
+    next_page = re.search(r'<a href="([^"]+)" rel="next">Next facts</a>', section).group(1).split("#")[0]
+    second = client.get(next_page, headers={"Accept": BROWSER}).get_data(as_text=True)
+    assert "facts 101–200 shown (page 2 of" in second
+    editor = re.search(r'<a href="(/sparql#query=[^"]+)">query it in the editor</a>', section).group(1)
+    assert parse_qs(urlsplit(editor.replace("&amp;", "&")).fragment)["query"][0].count(f"GRAPH <{graph}>") == 1
+
+
+@pytest.mark.parametrize("suffix, fmt", [("ttl", ox.RdfFormat.TURTLE), ("nt", ox.RdfFormat.N_TRIPLES)])
+def test_a_named_graph_downloads_on_its_own(client, snapshot, suffix: str, fmt) -> None:
+    page = client.get("/graph/common-knowledge", headers={"Accept": BROWSER}).get_data(as_text=True)
+    assert f'href="/downloads/graphs/common-knowledge.{suffix}"' in page
+    response = client.get(f"/downloads/graphs/common-knowledge.{suffix}")
+    assert response.status_code == 200
+    triples = list(ox.parse(response.data, format=fmt))
+    assert len(set(triples)) == snapshot.manifest["graphs"][BASE_IRI + "graph/common-knowledge"]["triples"]
+    for missing in ("/downloads/graphs/nothing.ttl", "/downloads/graphs/common-knowledge.rdf", "/downloads/graphs/.ttl"):
+        assert client.get(missing).status_code == 404, missing

@@ -28,6 +28,13 @@ class CompetencyQuestion:
         return self.path.stem
 
     @property
+    def title(self) -> str:
+        """A readable short name for links and editor tabs: ``cq01-conference-hosts`` → ``CQ01 Conference hosts``."""
+        code, _, words = self.name.partition("-")
+        words = words.replace("-", " ")
+        return f"{code.upper()} {words[:1].upper()}{words[1:]}".strip()
+
+    @property
     def question(self) -> str:
         """The comment lines at the top of the file, joined: the research question it answers."""
         lines = []

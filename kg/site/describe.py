@@ -165,6 +165,18 @@ def format_range(start: ox.Literal | None, end: ox.Literal | None) -> str:
     return f"{format_date(start.value, start.datatype.value)} – {format_date(end.value, end.datatype.value)}"
 
 
+#: How a page words a single date of something that is not an event, by property: "(6 July 2017)" alone left a
+#: reader guessing that a post was *attested* on that day by a source, not taken up then.
+DATE_WORDS = {"datePublished": "published", "launchDate": "launched", "asOf": "attested"}
+#: What a page says of an event the sources give no date for, rather than leaving its "When" empty.
+NO_DATE = "date not stated in the sources"
+
+
+def dated(key: str, literals: Iterable[ox.Literal]) -> str:
+    """``attested 6 July 2017``, ``published 2019, 2020``: the dates of one property, said with what they date."""
+    return f"{DATE_WORDS[key]} " + ", ".join(format_date(v.value, v.datatype.value) for v in literals)
+
+
 def event_range(start: ox.Literal | None, end: ox.Literal | None) -> str:
     """An event's dates: one day when there is no end date (an event has a start, not an open period)."""
     if start is not None and end is None:
@@ -182,10 +194,22 @@ class GraphInfo:
 
     iri: str
     label: str
-    short: str  # badge text: "000" for source 000, else the graph's label
+    short: str  # badge text: the source's short human name (source_short_name), else the graph's label
     source: str | None = None
     source_label: str | None = None
     inferred: bool = False
+    source_date: str | None = None  # the source document's ic:datePublished, when the data states it
+    references: tuple[tuple[str, str], ...] = ()  # (IRI, label) of the reference datasets the graph comes from
+
+
+def source_short_name(title: str | None, label: str, publisher: str | None, date: str | None) -> str:
+    """What a badge calls a source document, so a reader recognises it without decoding a capture file name:
+    the document's own title (its label when it states none), after its publisher's name unless the title
+    already holds it, and the year it was published when the data states one."""
+    name = title or label
+    if publisher and title and publisher.casefold() not in title.casefold():
+        name = f"{publisher}: {title}"
+    return f"{name} ({date[:4]})" if date else name
 
 
 @dataclass
@@ -211,6 +235,7 @@ class NaryRow:
     start: ox.Literal | None = None
     end: ox.Literal | None = None
     attested_at: list[str] = field(default_factory=list)
+    graphs: list[str] = field(default_factory=list)  # the named graphs stating the row's facts
 
 
 @dataclass
@@ -286,20 +311,31 @@ class Describer:
 
     def _graph_infos(self) -> dict[str, GraphInfo]:
         rows = self.store.query("""
-            SELECT ?g ?label ?source ?sourceLabel ?file WHERE {
-              GRAPH graph:sources { ?g a ic:DataGraph . OPTIONAL { ?g rdfs:label ?label }
-                OPTIONAL { ?g ic:graphSource ?source . OPTIONAL { ?source rdfs:label ?sourceLabel }
-                           OPTIONAL { ?source ic:fileName ?file } } }
-            }""")
+            SELECT ?g ?label ?source ?sourceLabel ?title ?publisher ?date WHERE {
+              ?g a ic:DataGraph . OPTIONAL { ?g rdfs:label ?label }
+              OPTIONAL { ?g ic:graphSource ?source . OPTIONAL { ?source rdfs:label ?sourceLabel }
+                         OPTIONAL { ?source ic:title ?title } OPTIONAL { ?source ic:datePublished ?date }
+                         OPTIONAL { ?source ic:publisher/rdfs:label ?publisher } }
+            }""", Scope.ASSERTED)
+        references: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for row in self.store.query("SELECT ?g ?ref ?l WHERE { ?g a ic:DataGraph ; dcterms:source ?ref . "
+                                    "?ref a ic:ReferenceDataset ; rdfs:label ?l } ORDER BY ?l", Scope.ASSERTED):
+            references[row["g"].value].append((row["ref"].value, row["l"].value))
         infos: dict[str, GraphInfo] = {}
         for row in rows:
             g = row["g"].value
             label = row["label"].value if row["label"] else fallback_label(g)
             source = row["source"].value if row["source"] else None
-            file = row["file"].value if row["file"] else ""
-            short = file.split("_", 1)[0] if file[:3].isdigit() else fallback_label(g)
-            infos[g] = GraphInfo(g, label, short, source, row["sourceLabel"].value if row["sourceLabel"] else None,
-                                 inferred=g == self.inferred_graph)
+            source_label = row["sourceLabel"].value if row["sourceLabel"] else None
+            date = row["date"].value if row["date"] else None
+            refs = tuple(references.get(g, ()))
+            if source:
+                short = source_short_name(row["title"].value if row["title"] else None, source_label or fallback_label(source),
+                                          row["publisher"].value if row["publisher"] else None, date)
+            else:
+                short = ", ".join(ref_label for _, ref_label in refs) or label
+            infos[g] = GraphInfo(g, label, short, source, source_label, inferred=g == self.inferred_graph,
+                                 source_date=date, references=refs)
         for g in self.store.named_graphs:
             infos.setdefault(g.value, GraphInfo(g.value, fallback_label(g.value), fallback_label(g.value),
                                                 inferred=g.value == self.inferred_graph))
@@ -476,6 +512,11 @@ class Describer:
                 n.as_of.append(row["asOf"])
             n.start = n.start or row["start"]
             n.end = n.end or row["end"]
+        if rows:
+            stated = f"SELECT DISTINCT ?node ?g WHERE {{ VALUES ?node {{ {self._values(set(rows))} }} GRAPH ?g {{ ?node ?p ?o }} }}"
+            for row in self.store.query(stated):
+                if row["g"].value != self.inferred_graph:
+                    rows[row["node"].value].graphs.append(row["g"].value)
         return list(rows.values())
 
 

@@ -32,6 +32,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
+from kg.site.relation_diagram import relation_diagram
 from kg.namespaces import PREFIXES
 from kg.terms import new_graph, to_rdflib
 
@@ -240,6 +241,11 @@ class OntologyDocs:
     @cached_property
     def diagram(self) -> str:
         return class_diagram(self.classes)
+
+    @cached_property
+    def relations(self) -> str:
+        """The main object properties between the main classes, drawn (kg.site.relation_diagram)."""
+        return relation_diagram({c.name for c in self.classes}, {p.name for p in self.properties if p.kind == "object"})
 
 
 def _context(graph: Graph) -> dict[str, str]:
@@ -589,7 +595,7 @@ def class_diagram(classes: list[ClassDoc]) -> str:
             parts += _draw(node, [MARGIN + (i % per_row) * (box + gap)], [box])
         height = int(_y(first + (len(alone) - 1) // per_row) + BOX_H + MARGIN)
     head = [f'<svg xmlns="http://www.w3.org/2000/svg" class="class-diagram" viewBox="0 0 {width} {height}" '
-            f'width="{width}" height="{height}" role="img" aria-labelledby="diagram-title diagram-desc" '
+            f'width="{width}" height="{height}" role="group" aria-labelledby="diagram-title diagram-desc" '
             f'font-family="system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif" font-size="{FONT_PX}">',
             '<title id="diagram-title">Class hierarchy of the ontology</title>',
             f'<desc id="diagram-desc">{len(classes)} classes: {len(trees)} hierarchies and {len(alone)} classes on their '

@@ -12,7 +12,8 @@ from typing import Iterable
 import pyoxigraph as ox
 
 from kg.formats import HTML, RDF_FORMATS
-from kg.site.describe import DATE_PROPERTIES, IC, RDF, RDF_LANGSTRING, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, SCHEMA_NAME, SKOS, TERM_LABELS, XSD, XSD_STRING, Description, GraphInfo, Linked, NaryRow, curie, event_range, fallback_label, format_date, format_range, natural, to_jsonld
+from kg.site.describe import DATE_PROPERTIES, DATE_WORDS, IC, NO_DATE, RDF, RDF_LANGSTRING, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, SCHEMA_NAME, SKOS, TERM_LABELS, XSD, XSD_STRING, Description, GraphInfo, Linked, NaryRow, curie, dated, event_range, fallback_label, format_date, format_range, natural, to_jsonld
+from kg.site.echoes import Fact, fold_echoes, group_by_predicate, vocabularies
 from kg.site.urls import Urls
 
 # ---------------------------------------------------------------------------------------------
@@ -99,9 +100,9 @@ class PageBuilder:
         dates = linked.dates
         if "startDate" in dates or "endDate" in dates:
             return event_range(dates.get("startDate"), dates.get("endDate"))
-        for key in ("datePublished", "launchDate", "asOf"):
+        for key in DATE_WORDS:
             if key in dates:
-                return format_date(dates[key].value, dates[key].datatype.value)
+                return dated(key, [dates[key]])
         return ""
 
     def type_label(self, iri: str) -> str:
@@ -157,33 +158,42 @@ class PageBuilder:
     # -- sections -----------------------------------------------------------------------------
 
     def rows(self) -> list[dict]:
-        """The properties table: asserted properties first, then those with inferred values only."""
-        by_property: dict[str, list[tuple[ox.Term, list[str]]]] = defaultdict(list)
-        for (p, o), graphs in self.d.own.items():
-            by_property[p.value].append((o, graphs))
+        """The properties table: asserted properties first, then those with inferred values only; the reasoner's
+        restatements of a fact in other vocabularies folded under it (kg.site.echoes)."""
+        facts = [Fact(p.value, o, graphs, bool(graphs) and all(self.is_inferred(g) for g in graphs))
+                 for (p, o), graphs in self.d.own.items()]
+        rank = {iri: i for i, iri in enumerate(PROPERTY_ORDER)}
         rows = []
-        for iri, values in by_property.items():
-            shown = [self.value(o, g, iri) for o, g in values]
+        for iri, kept in group_by_predicate(fold_echoes(facts, rank)).items():
+            shown = [self.value(f.value, f.graphs, iri) | {"also": self.also(f)} for f in kept]
             shown.sort(key=lambda v: (v["inferred"], natural(v["text"])))
             rows.append({"property": self.prop(iri), "values": shown, "inferred": all(v["inferred"] for v in shown)})
         rows.sort(key=lambda r: (r["inferred"], self.property_key(r["property"]["iri"])))
         return rows
 
+    def also(self, fact: Fact) -> dict | None:
+        """The "Also as …" line of a fact: its echoes, each by the term that differs (the class, or the property)."""
+        if not fact.echoes:
+            return None
+        items = [self.prop(e.value.value if e.predicate == RDF + "type" and isinstance(e.value, ox.NamedNode) else e.predicate)
+                 for e in fact.echoes]
+        return {"vocabularies": vocabularies(fact.echoes, curie), "items": items}
+
     def when(self) -> str:
         dates = {k: self.d.values(IC + k) for k in DATE_PROPERTIES}
         start = next((v for v in dates["startDate"] if isinstance(v, ox.Literal)), None)
         end = next((v for v in dates["endDate"] if isinstance(v, ox.Literal)), None)
+        is_event = any(o.value == IC + "Event" for o in self.d.values(RDF + "type", asserted_only=False))
         if start is not None or end is not None:
-            is_event = any(o.value == IC + "Event" for o in self.d.values(RDF + "type", asserted_only=False))
             return event_range(start, end) if is_event else format_range(start, end)
         periods = [self.period_text(self.d.blank.get(b, {})) for b in self.d.values(IC + "during") if isinstance(b, ox.BlankNode)]
         if any(periods):
             return "; ".join(p for p in periods if p)
-        for key, prefix in (("asOf", "as of "), ("datePublished", "published "), ("launchDate", "launched ")):
+        for key in ("asOf", "datePublished", "launchDate"):
             literals = [v for v in dates[key] if isinstance(v, ox.Literal)]
             if literals:
-                return prefix + ", ".join(format_date(v.value, v.datatype.value) for v in literals)
-        return ""
+                return dated(key, literals)
+        return NO_DATE if is_event else ""
 
     def key_facts(self) -> list[dict]:
         facts: list[dict] = []
@@ -209,8 +219,7 @@ class PageBuilder:
         out = []
         for row in rows:
             others = row.organisation if member_side else row.member
-            dates = [format_date(a.value, a.datatype.value) for a in row.as_of]
-            when = format_range(row.start, row.end) or (("as of " + ", ".join(dates)) if dates else "")
+            when = format_range(row.start, row.end) or (dated("asOf", row.as_of) if row.as_of else "")
             attested = [self.link(a) for a in row.attested_at]
             key = (row.start.value if row.start else "") or (row.as_of[0].value if row.as_of else "") or next(
                 (self.d.linked[a].dates.get("startDate").value for a in row.attested_at  # type: ignore[union-attr]
@@ -218,7 +227,7 @@ class PageBuilder:
             out.append({"node": self.link(row.node, with_when=False), "kind": self.type_label(row.kind),
                         "others": [self.link(o, with_when=False) for o in others],
                         "roles": [self.link(r, with_when=False) for r in row.role],
-                        "when": when, "attested": attested, "sort": key or "9999"})
+                        "when": when, "attested": attested, "sort": key or "9999", "sources": self.sources(row.graphs)})
         out.sort(key=lambda r: (r["sort"], r["others"][0]["text"].casefold() if r["others"] else "", r["node"]["text"]))
         return out
 
@@ -240,6 +249,22 @@ class PageBuilder:
             out.append({"heading": heading, "property": prop, "items": items, "id": "in-" + curie(p).replace(":", "-")})
         out.sort(key=lambda g: (g["property"]["iri"] == IC + "source", g["heading"].casefold()))
         return out
+
+    def timeline(self, inbound: list[dict], nary: list[dict]) -> list[dict]:
+        """An organisation's dated events, posts and memberships, earliest first: what happened when, in one list
+        (undated ones, and the objectives and counts a source dates, stay in their sections below)."""
+        if not any(t.value == IC + "Organisation" for t in self.d.values(RDF + "type", asserted_only=False)):
+            return []
+        def happened(iri: str) -> bool:  # events and launches, not the objectives and counts a source dates
+            linked = self.d.linked.get(iri)
+            return bool(linked and {"startDate", "endDate", "launchDate"} & set(linked.dates))
+
+        items = [{"date": item["sort"][0], "when": item["note"], "link": item, "what": group["heading"]}
+                 for group in inbound for item in group["items"] if happened(item["iri"])]
+        items += [{"date": row["sort"], "when": row["when"] or row["attested"][0]["note"], "link": row["node"], "what": row["kind"]}
+                  for row in nary if row["sort"] != "9999"]
+        unique = {(i["date"], i["link"]["href"]): i for i in items}
+        return sorted(unique.values(), key=lambda i: (i["date"], natural(i["link"]["text"])))
 
     @staticmethod
     def start_of(linked: Linked | None) -> str:
@@ -276,17 +301,19 @@ class PageBuilder:
         alt = sorted({o.value for o in d.values(SKOS + "altLabel") if isinstance(o, ox.Literal)})
         shown_in_nary = {r.node for r in d.nary_as_member + d.nary_as_organisation}
         inbound = self.inbound(shown_in_nary)
+        as_member = self.nary(d.nary_as_member, member_side=True)
+        as_organisation = self.nary(d.nary_as_organisation, member_side=False)
         return {
             "iri": d.iri, "curie": curie(d.iri), "path": path, "label": d.label(), "types": types, "alt_labels": alt,
             "key_facts": self.key_facts(), "rows": self.rows(),
-            "as_member": self.nary(d.nary_as_member, member_side=True),
-            "as_organisation": self.nary(d.nary_as_organisation, member_side=False),
+            "as_member": as_member, "as_organisation": as_organisation,
+            "timeline": self.timeline(inbound, as_member + as_organisation),
             "inbound": inbound, "inbound_shown": len(d.inbound), "inbound_total": d.inbound_total,
-            "inbound_inferred": d.inbound_inferred, "inbound_query": self.urls.query(inbound_query(d.iri)),
+            "inbound_inferred": d.inbound_inferred, "inbound_query": self.urls.editor(inbound_query(d.iri), f"What links to {d.label()}"),
             "sources": self.source_list(),
             "formats": [{"suffix": f.suffix, "name": f.label, "media_type": f.media_type, "href": f"{path}.{f.suffix}"}
                         for f in PAGE_FORMATS],
-            "describe_query": self.urls.query(describe_query(d.iri)),
+            "describe_query": self.urls.editor(describe_query(d.iri), f"DESCRIBE {d.label()}"),
             "jsonld": embedded_jsonld(d),
         }
 

@@ -51,12 +51,29 @@ class Urls:
     def term(self, name: str, suffix: str | None = None) -> str:
         return f"/def/{quote(name, safe='')}" + (f".{suffix}" if suffix else "")
 
-    def query(self, text: str) -> str:
-        """The endpoint answering ``text``."""
-        return f"{self.sparql}?query={quote(text, safe='')}"
+    def editor(self, text: str, title: str) -> str:
+        """The query editor with ``text`` loaded in a tab named ``title`` and run: the form of YASGUI's own
+        Share links (``#query=…&tabTitle=…``). A fragment never reaches the server, so a browser following
+        it gets the editor page, not a results file to save."""
+        return f"{self.sparql}#{urlencode({'query': text, 'tabTitle': title}, quote_via=quote)}"
 
-    def search(self, q: str | None = None) -> str:
-        return self.search_page + (f"?{urlencode({'q': q})}" if q else "")
+    def search(self, q: str | None = None, type: str | None = None, year: int | None = None, page: int | None = None) -> str:
+        """The search page; ``type`` is a class of our ontology by its local name (``Organisation``)."""
+        params = {k: v for k, v in (("q", q), ("type", type), ("year", year), ("page", page if page and page > 1 else None)) if v}
+        return self.search_page + (f"?{urlencode(params)}" if params else "")
 
     def download(self, file: str) -> str:
         return self.downloads + quote(file, safe="")
+
+    def graph_download(self, graph: str, suffix: str) -> str | None:
+        """One named graph of ours as a file of its own (``/downloads/graphs/<name>.ttl``); None for others."""
+        prefix = self.base + "graph/"
+        name = graph[len(prefix):] if graph.startswith(prefix) else ""
+        if not name or "/" in name:
+            return None
+        return f"{self.downloads}graphs/{quote(name, safe='')}.{suffix}"
+
+    def graph_page(self, graph: str, page: int) -> str:
+        """One page of a named graph's facts."""
+        path = self.resource(graph)
+        return path + (f"?page={page}" if page > 1 else "") + "#facts-heading"

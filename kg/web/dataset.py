@@ -6,6 +6,7 @@ serialised here beyond converting the small description to the syntax a client a
 - ``GET /.well-known/void`` (also ``/void``): the description, as Turtle (default), JSON-LD,
   N-Triples or RDF/XML by ``Accept``; 406 for anything else.
 - ``GET /downloads/``: the list of downloads for people, with sizes and checksums.
+- ``GET /downloads/graphs/<name>.ttl`` (or ``.nt``): one named graph on its own, written from the store.
 - ``GET /downloads/<file>``: one dump, sent as stored (its ``Content-Length`` and SHA-256 are those
   the description publishes; the ``ETag`` is the SHA-256), with Range and conditional requests.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 
 from kg.formats import TRIPLE_FORMATS
+from kg.site.graph_facts import GRAPH_DOWNLOAD_FORMATS, graph_file
 from kg.snapshot import BY_FILE, Snapshot
 from kg.web.negotiation import content_type, negotiated
 from kg.web.release import current_release
@@ -84,6 +86,23 @@ def download(name: str) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Link"] = f'<{current_app.extensions["kg.urls"].void}>; rel="describedby"'
     return response
+
+
+@bp.route("/downloads/graphs/<file>")
+def graph_download(file: str) -> Response:
+    """One named graph as Turtle or N-Triples, written from the store (a few thousand triples at most per source)."""
+    name, _, suffix = file.rpartition(".")
+    fmt = GRAPH_DOWNLOAD_FORMATS.get(suffix)
+    snapshot = _snapshot()
+    graph = snapshot.manifest["base_iri"] + "graph/" + name
+    if fmt is None or not name or graph not in snapshot.manifest["graphs"]:
+        abort(404)
+    body = graph_file(current_release().store, graph, fmt)
+    response = Response(body, content_type=content_type(fmt.media_type),
+                        headers={"Last-Modified": _last_modified(), "Cache-Control": "no-cache",
+                                 "Content-Disposition": f'attachment; filename="{name}.{suffix}"'})
+    response.set_etag(f"{snapshot.manifest['build_id']}-{name}-{suffix}")
+    return response.make_conditional(request)
 
 
 def _size(n: int) -> str:

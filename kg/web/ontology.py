@@ -188,6 +188,7 @@ def _page() -> str:
         "ontology.html",
         docs=model,
         diagram=Markup(model.diagram),
+        relations=Markup(model.relations),
         alternates=_alternates(None),
         term_formats=TRIPLE_FORMATS,
         asset=asset_url,

@@ -33,14 +33,17 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, render_template, request
+import pyoxigraph as ox
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kg.formats import HTML, JSONLD, NQUADS, NTRIPLES, RDFXML, TRIG, TURTLE, Format
 from kg.namespaces import IC
 from kg.query.store import GraphStore
 from kg.site.catalogue import DATED_KINDS, MAIN_CLASSES, Catalogue
-from kg.site.describe import Describer
+from kg.site.describe import RDF_LANGSTRING, XSD_STRING, Describer, curie
+from kg.site.graph_facts import GRAPH_DOWNLOAD_FORMATS, facts_page
 from kg.site.maps import CityMap
 from kg.site.pages import PAGE_FORMATS, page_model
 from kg.site.urls import Urls
@@ -63,6 +66,7 @@ KIND_TITLES = {
     "funding": "Funding",
 }
 SEARCH_LIMIT = 50
+GRAPH_FACTS_PER_PAGE = 100
 _QUESTION = re.compile(r"^Question\s*(?:\([^)]*\))?\s*:\s*")
 
 
@@ -145,6 +149,9 @@ def _resource(path: str, kind: str | None) -> Response:
     iri = s.base + path
     description = s.describer.describe(iri)
     if description is None:
+        canonical = s.catalogue.canonical(iri)  # /id/city/Helsinki, /id/city/helsinki/: one page, one address
+        if canonical is not None and canonical != iri:
+            return redirect(s.urls.resource(canonical, None if by_accept else suffix), code=301)
         return not_found(iri, kind, html=(chosen is HTML) if not by_accept else None)
     route = "/" + path
     headers = {"Link": _alternates(route)}
@@ -158,8 +165,38 @@ def _resource(path: str, kind: str | None) -> Response:
     if by_accept:
         headers["Content-Location"] = f"{route}.{chosen.suffix}"
     if chosen is HTML:
-        return _page("resource.html", headers=headers, r=page_model(description, s.urls), place_map=s.maps.of(iri, s.urls))
+        graph = _graph_facts(s, iri) if iri in s.store.snapshot.manifest["graphs"] else None
+        return _page("resource.html", headers=headers, r=page_model(description, s.urls), place_map=s.maps.of(iri, s.urls),
+                     graph=graph)
     return _finish(description.serialize(chosen), chosen.media_type, headers=headers)
+
+
+def _graph_facts(s: Site, iri: str) -> dict:
+    """A named graph's page: one page of its facts, its own downloads and a query for it."""
+    try:
+        number = int(request.args.get("page", "1"))
+    except ValueError:
+        number = 1
+    found = facts_page(s.store, iri, number, GRAPH_FACTS_PER_PAGE)
+    label = s.describer.graphs[iri].label if iri in s.describer.graphs else iri
+
+    def term(t: ox.Term) -> dict:
+        if isinstance(t, ox.NamedNode):
+            entry = s.catalogue.entries.get(t.value)
+            return {"text": entry.label if entry else curie(t.value), "href": s.urls.resource(t.value), "title": curie(t.value)}
+        if isinstance(t, ox.Literal):
+            tag = t.language or ("" if t.datatype.value in (XSD_STRING, RDF_LANGSTRING) else curie(t.datatype.value))
+            return {"text": t.value, "href": None, "tag": tag}
+        return {"text": str(t), "href": None}
+
+    return {"facts": [(term(f.subject), term(f.predicate), term(f.object)) for f in found.facts], "total": found.total,
+            "first": found.first, "page": found.page, "pages": found.pages,
+            "previous": s.urls.graph_page(iri, found.page - 1) if found.page > 1 else None,
+            "next": s.urls.graph_page(iri, found.page + 1) if found.page < found.pages else None,
+            "downloads": [{"name": f.label, "href": s.urls.graph_download(iri, f.suffix), "media_type": f.media_type}
+                          for f in GRAPH_DOWNLOAD_FORMATS.values()],
+            "query": s.urls.editor(f"SELECT ?s ?p ?o WHERE {{\n  GRAPH <{iri}> {{ ?s ?p ?o }}\n}}\nORDER BY ?s ?p\nLIMIT 100",
+                                   f"Facts of {label}")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,10 +220,11 @@ def home() -> Response:
     total = len(s.store)
     inferred_triples = manifest["graphs"].get(inferred, {}).get("triples", 0)
     classes = [{"label": s.catalogue.class_labels.get(str(IC[c]), c), "count": s.catalogue.class_counts.get(str(IC[c]), 0),
-                "href": s.urls.kind(kind), "term": s.urls.term(c)} for c, kind in MAIN_CLASSES]
-    examples = [{"name": q.name, "question": _QUESTION.sub("", q.question), "href": s.urls.query(q.text)}
+                "href": s.urls.search(type=c), "term": s.urls.term(c)} for c in MAIN_CLASSES]
+    examples = [{"name": q.title, "question": _QUESTION.sub("", q.question), "href": s.urls.editor(q.text, q.title)}
                 for q in current_release().questions][:6]
-    return _page("home.html", total=total, asserted=total - inferred_triples, inferred=inferred_triples,
+    distinct = next((d["triples"] for d in manifest.get("dumps", {}).values() if "triples" in d), None)
+    return _page("home.html", total=total, asserted=total - inferred_triples, inferred=inferred_triples, distinct=distinct,
                  entities=len(s.catalogue.entries), classes=classes, graphs=graphs, examples=examples,
                  kinds=_kind_summaries(s), base=s.base, build_id=manifest.get("build_id", ""),
                  built_at=manifest.get("built_at", "")[:10], endpoint=request.host_url.rstrip("/") + s.urls.sparql,
@@ -256,10 +294,33 @@ def graphs() -> Response:
 def search() -> Response:
     s = site()
     q = request.args.get("q", "").strip()[:200]
-    results = s.catalogue.search(q, SEARCH_LIMIT + 1) if q else []
-    nearest = s.catalogue.nearest(q) if q and not results else []
-    return _page("search.html", q=q, results=[_entry_row(s, e) for e in results[:SEARCH_LIMIT]],
-                 more=len(results) > SEARCH_LIMIT, nearest=[_entry_row(s, e) for e in nearest])
+    type_name = request.args.get("type", "").strip()[:100]
+    type_iri = s.base + "def/" + type_name if type_name else None
+    types = sorted(((s.catalogue.class_labels.get(c, c), c[len(s.base + "def/"):]) for c in s.catalogue.class_counts),
+                   key=lambda t: t[0].casefold())
+    year_text = request.args.get("year", "").strip()[:10]
+    problem = None
+    if type_iri is not None and type_iri not in s.catalogue.class_counts:
+        problem = f"No entity is of the type “{type_name}”: choose one of the types listed."
+    elif year_text and not (year_text.isdigit() and len(year_text) == 4):
+        problem = f"“{year_text}” is not a year: give four digits, such as 2017."
+    if problem:
+        return _page("search.html", status=400, q=q, type_name=type_name, year=year_text, types=types, results=[],
+                     total=0, problem=problem)
+    year = int(year_text) if year_text else None
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    found = s.catalogue.search(q, type_iri, year)
+    shown = found[(page - 1) * SEARCH_LIMIT:page * SEARCH_LIMIT]
+    nearest = s.catalogue.nearest(q) if q and not found else []
+    pages = {"previous": s.urls.search(q, type_name, year, page - 1) if page > 1 else None,
+             "next": s.urls.search(q, type_name, year, page + 1) if page * SEARCH_LIMIT < len(found) else None}
+    return _page("search.html", q=q, type_name=type_name, year=year_text, types=types, results=[_entry_row(s, e) for e in shown],
+                 total=len(found), first=(page - 1) * SEARCH_LIMIT + 1, pages=pages,
+                 type_label=s.catalogue.class_labels.get(type_iri or "", type_name),
+                 nearest=[_entry_row(s, e) for e in nearest])
 
 
 # ---------------------------------------------------------------------------------------------

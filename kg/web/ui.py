@@ -59,7 +59,7 @@ def _immutable(response: Response) -> Response:
 def editor() -> Response:
     """The query editor page (also answers a browser's GET /sparql without a query)."""
     urls = current_app.extensions["kg.urls"]
-    examples = [_example(q.name, q.question, q.text) for q in current_release().questions]
+    examples = [_example(q.name, q.title, q.question, q.text) for q in current_release().questions]
     page = render_template(
         "editor.html",
         examples=examples,
@@ -79,13 +79,15 @@ def default_query() -> str:
     return declarations + "\n" + DEFAULT_QUERY_BODY
 
 
-def _example(name: str, question: str, query: str) -> dict[str, str]:
-    """One example for the page: the research question split into its question and the note after it."""
+def _example(name: str, title: str, question: str, query: str) -> dict[str, str]:
+    """One example for the page: the research question split into its question and the note after it; its
+    readable title names the editor tab it opens in."""
     match = _QUESTION_LABEL.match(question)
     tag = (match.group("tag") or "") if match else ""
     text = question[match.end():] if match else question
     end = text.find("?") + 1 or len(text)
-    return {"name": name, "tag": tag, "question": text[:end].strip(), "note": text[end:].strip(), "query": query}
+    return {"name": name, "title": title, "tag": tag, "question": text[:end].strip(), "note": text[end:].strip(),
+            "query": query}
 
 
 def asset_url(filename: str) -> str:
