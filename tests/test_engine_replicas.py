@@ -110,7 +110,12 @@ def replicas(shipped, snapshot: Snapshot, tmp_path: Path):
         try:
             front = realserver.Server(front_port)
             deadline = time.monotonic() + 30
-            while {front.request("GET", "/healthz")[1].get("KG-Replica") for _ in range(10)} != {"replica1", "replica2"}:
+            while True:
+                try:
+                    if {front.request("GET", "/healthz")[1].get("KG-Replica") for _ in range(10)} == {"replica1", "replica2"}:
+                        break
+                except OSError:  # HAProxy not listening yet
+                    pass
                 assert time.monotonic() < deadline, "HAProxy did not put both replicas in rotation"
                 time.sleep(0.2)
             yield machines, front
