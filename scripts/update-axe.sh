@@ -9,18 +9,13 @@ PACKAGE=axe-core
 VERSION=4.14.1
 
 cd "$(dirname "$0")/.."
+. scripts/_npm.sh
 dest=tests/vendor/axe-core
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-(
-    cd "$work"
-    npm init --yes >/dev/null
-    npm install --no-audit --no-fund --ignore-scripts --omit=dev --loglevel=error "$PACKAGE@$VERSION" >/dev/null
-)
+npm_install_exact "$work" "$PACKAGE@$VERSION"
 package="$work/node_modules/$PACKAGE"
-installed=$(node -p 'require(process.argv[1]).version' "$package/package.json")
-[ "$installed" = "$VERSION" ] || { echo "expected $PACKAGE $VERSION, npm installed $installed" >&2; exit 1; }
 integrity=$(node -p 'require(process.argv[1]).packages["node_modules/axe-core"].integrity' "$work/package-lock.json")
 
 rm -rf "$dest"

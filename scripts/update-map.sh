@@ -16,21 +16,13 @@ set -euo pipefail
 PACKAGES=(d3-array@3.2.5 d3-geo@3.1.2 topojson-client@3.1.0 world-atlas@2.0.2)
 
 cd "$(dirname "$0")/.."
+. scripts/_npm.sh
 dest=kg/web/static/map
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-(
-    cd "$work"
-    npm init --yes >/dev/null
-    npm install --no-audit --no-fund --ignore-scripts --omit=dev --loglevel=error "${PACKAGES[@]}" >/dev/null
-)
+npm_install_exact "$work" "${PACKAGES[@]}"
 modules="$work/node_modules"
-for spec in "${PACKAGES[@]}"; do
-    name=${spec%@*} version=${spec##*@}
-    installed=$(node -p 'require(process.argv[1]).version' "$modules/$name/package.json")
-    [ "$installed" = "$version" ] || { echo "expected $name $version, npm installed $installed" >&2; exit 1; }
-done
 # d3-geo's UMD build requires d3-array; that d3-array's own build bundles internmap (no require of it).
 if grep -q 'require("internmap")' "$modules/d3-array/dist/d3-array.min.js"; then
     echo "d3-array.min.js no longer bundles internmap: vendor it too" >&2; exit 1

@@ -11,18 +11,13 @@ PACKAGE=@zazuko/yasgui
 VERSION=4.6.2
 
 cd "$(dirname "$0")/.."
+. scripts/_npm.sh
 dest=kg/web/static/yasgui
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-(
-    cd "$work"
-    npm init --yes >/dev/null
-    npm install --no-audit --no-fund --ignore-scripts --omit=dev --loglevel=error "$PACKAGE@$VERSION" >/dev/null
-)
+npm_install_exact "$work" "$PACKAGE@$VERSION"
 package="$work/node_modules/$PACKAGE"
-installed=$(node -p 'require(process.argv[1]).version' "$package/package.json")
-[ "$installed" = "$VERSION" ] || { echo "expected $PACKAGE $VERSION, npm installed $installed" >&2; exit 1; }
 
 rm -rf "$dest"
 mkdir -p "$dest"
