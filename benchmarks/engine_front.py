@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     markdown = render(args, snapshot, findings, table)
     print(markdown)
     if not args.no_write:
-        write_section(SECTION, "## Publishing to engines, and Virtuoso behind our layer\n\n" + markdown)
+        write_section(SECTION, markdown)
     return 0
 
 
