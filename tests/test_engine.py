@@ -55,7 +55,7 @@ DISAGREEMENTS = {
         "Virtuoso's parser takes no escape in a prefixed name (PN_LOCAL_ESC): 400 \"Bad character '\\\\'\"",
     "test_valid_queries_the_guard_once_refused_answer_as_bare_oxigraph[a comment right after a less-than]":
         "Virtuoso's lexer reads `<?s)#>` as an IRI: 400 \"Parentheses are not balanced\"",
-    "test_valid_queries_the_guard_once_refused_answer_as_bare_oxigraph[FROM with a \\\\u escape]":  # pytest escapes the id
+    "test_valid_queries_the_guard_once_refused_answer_as_bare_oxigraph[FROM with a u escape]":
         "Virtuoso's parser takes no \\u escape in an IRI (400 SP030)",
     "test_catastrophic_regex_on_long_strings":
         "a literal of 20,000 characters in VALUES is an error (500, SR478 \"Value of ANY type column too long\"): "
@@ -71,7 +71,8 @@ DISAGREEMENTS = {
 
 @pytest.fixture(autouse=True)
 def _known_disagreement(request) -> None:
-    reason = DISAGREEMENTS.get(request.node.name)
+    # Without backslashes: pytest escapes them in ids, twice over when another module has the same parameters.
+    reason = DISAGREEMENTS.get(request.node.name.replace("\\", ""))
     if reason is not None:
         request.node.add_marker(pytest.mark.xfail(reason=f"Virtuoso 7.2.5: {reason}", strict=True))
 
