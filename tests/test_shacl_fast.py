@@ -224,6 +224,45 @@ def test_value_range_bounds_match_pyshacl() -> None:
     assert {f"sh:{b}ConstraintComponent" for b in ("MinInclusive", "MaxInclusive", "MinExclusive", "MaxExclusive")} <= components
 
 
+TARGET_SHAPES = """
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix sh:  <http://www.w3.org/ns/shacl#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex:  <http://example.org/> .
+ex:Thing a rdfs:Class, sh:NodeShape ; sh:property [ sh:path ex:n ; sh:datatype xsd:integer ; sh:message "an integer" ] .
+ex:Kind rdfs:subClassOf rdfs:Class .
+ex:Gadget a ex:Kind, sh:NodeShape ; sh:nodeKind sh:IRI ; sh:message "an IRI" .
+ex:Listed a sh:NodeShape ; sh:targetNode ex:a, ex:absent, "9", 42 ; sh:pattern "^[a-z/:.]+$" ; sh:message "lower case" .
+ex:Objects a sh:NodeShape ; sh:targetObjectsOf ex:link ; sh:class ex:Thing ; sh:message "links go to things" .
+ex:Flags a sh:NodeShape ; sh:targetSubjectsOf ex:flag ;
+    sh:property [ sh:path ex:flag ; sh:datatype xsd:boolean ; sh:message "a boolean" ] .
+"""
+
+TARGET_DATA = """
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex:  <http://example.org/> .
+ex:Special <http://www.w3.org/2000/01/rdf-schema#subClassOf> ex:Thing .
+ex:a a ex:Special ; ex:n 1, "two" ; ex:link ex:b, ex:a, "text" .
+ex:b a ex:Gadget ; ex:n "3"^^xsd:integer ; ex:flag true, "1"^^xsd:boolean, "2"^^xsd:boolean, "none"^^xsd:boolean .
+_:g a ex:Gadget ; ex:flag "yes"^^xsd:boolean, "TRUE"^^xsd:boolean .
+"""
+
+
+def test_targets_match_pyshacl() -> None:
+    """Implicit class targets (an rdfs:Class, or an instance of a subclass of it, that is a shape),
+    sh:targetNode IRIs and literals (present in the data or not), sh:targetObjectsOf, and ill-typed
+    booleans: only "true", "false", "1" and "0" are valid, and pySHACL reads "2" and "none"^^xsd:boolean
+    as one ill-typed "false" (one result for ex:b; "yes" and "TRUE" are two for _:g)."""
+    shapes = Graph().parse(data=TARGET_SHAPES, format="turtle")
+    store = ox.Store()
+    store.load(TARGET_DATA.encode(), ox.RdfFormat.TURTLE)  # Oxigraph's parser, as the build loads data
+    expected = Counter(run_shacl(held(store), shapes, Graph())[0])
+    got = Counter(validate_store(store, shapes))
+    assert got == expected
+    by_shape = Counter(v.message for v in got.elements())
+    assert by_shape == {"an integer": 1, "an IRI": 1, "lower case": 2, "links go to things": 2, "a boolean": 3}
+
+
 # --------------------------------------------------------------------------- what it refuses
 
 SH_PREFIXES = """
@@ -231,7 +270,8 @@ SH_PREFIXES = """
 @prefix ex:  <http://example.org/> .
 """
 UNSUPPORTED = {
-    "sh:targetNode": 'ex:S sh:targetNode ex:a ; sh:class ex:C ; sh:message "m" .',
+    "sh:targetNode that is a blank node": 'ex:S sh:targetNode [] ; sh:class ex:C ; sh:message "m" .',
+    "sh:closed": 'ex:S sh:targetClass ex:C ; sh:closed true ; sh:message "m" .',
     "sh:inversePath": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path [ sh:inversePath ex:p ] ; sh:minCount 1 ; sh:message "m" ] .',
     "sh:minLength": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:minLength 2 ; sh:message "m" ] .',
     "sh:and": 'ex:S sh:targetClass ex:C ; sh:and ( [ sh:class ex:D ] ) ; sh:message "m" .',

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import pyoxigraph as ox
-from rdflib import BNode, URIRef
+from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
@@ -48,7 +48,7 @@ class Run:
     """What one validation needs to know about the store before the constraint queries run."""
 
     def __init__(self, store: ox.Store, classes: set[URIRef], predicates: set[URIRef],
-                 uncertain: dict[UncertainTest, set[URIRef]]) -> None:
+                 uncertain: dict[UncertainTest, set[Node]]) -> None:
         """``classes``, ``predicates``, ``uncertain``: those of the compiled shapes (kg.build.shacl.compiler)."""
         self.store = store
         self.subclasses = self._subclasses(classes)
@@ -81,12 +81,15 @@ class Run:
         rows = self.store.query(f"SELECT ?x WHERE {{ VALUES ?x {{ {' '.join(terms)} }} FILTER EXISTS {{ {pattern} }} }}")
         return {str(row["x"]) for row in rows}
 
-    def _failing(self, test: "UncertainTest", paths: set[URIRef]) -> list[str]:
-        """The literals on these paths that SPARQL cannot judge for the test and rdflib finds failing."""
-        predicates = " ".join(p.n3() for p in sorted(paths))
+    def _failing(self, test: "UncertainTest", sources: set[Node]) -> list[str]:
+        """The literals SPARQL cannot judge for the test and rdflib finds failing, among its value nodes:
+        the objects of the predicates in ``sources`` and the literals in it (sh:targetNode focus nodes)."""
+        predicates = sorted(p.n3() for p in sources if isinstance(p, URIRef))
+        literals = sorted(n.n3() for n in sources if isinstance(n, Literal))
+        parts = [f"{{ VALUES ?p {{ {' '.join(predicates)} }} ?s ?p ?v }}"] if predicates else []
+        parts += [f"{{ VALUES ?v {{ {' '.join(literals)} }} }}"] if literals else []
         rows = self.store.query(
-            f"SELECT DISTINCT ?v WHERE {{ VALUES ?p {{ {predicates} }} ?s ?p ?v "
-            f"FILTER(isLiteral(?v) && !({test.known('?v')})) }}")
+            f"SELECT DISTINCT ?v WHERE {{ {' UNION '.join(parts)} FILTER(isLiteral(?v) && !({test.known('?v')})) }}")
         return [str(row["v"]) for row in rows if not test.decide(to_rdflib(row["v"]))]
 
 
@@ -129,14 +132,20 @@ class UncertainTest(Test):
 
 @dataclass(frozen=True)
 class Focus:
-    """The focus nodes of a shape: instances of its target classes (and their subclasses), subjects of its predicates."""
+    """The focus nodes of a shape: its sh:targetNode terms, instances of its target classes (subclasses
+    included; a shape that is an rdfs:Class targets its own instances), subjects and objects of its predicates."""
 
     classes: tuple[URIRef, ...]
     subjects_of: tuple[URIRef, ...]
+    objects_of: tuple[URIRef, ...] = ()
+    nodes: tuple[Node, ...] = ()
 
     def enumerate(self, run: Run) -> str:
         """A group binding ?this to each focus node once."""
         parts = [f"{{ ?this {p.n3()} ?_o }}" for p in self.subjects_of]
+        parts += [f"{{ ?_s {p.n3()} ?this }}" for p in self.objects_of]
+        if self.nodes:
+            parts.append(f"{{ VALUES ?this {{ {' '.join(n.n3() for n in self.nodes)} }} }}")
         if self.classes:
             parts.insert(0, f"{{ VALUES ?_t {{ {' '.join(self._types(run))} }} ?this {TYPE} ?_t }}")
         return f"{{ SELECT DISTINCT ?this WHERE {{ {' UNION '.join(parts)} }} }}"
@@ -144,12 +153,16 @@ class Focus:
     def contains(self, x: str, run: Run) -> str:
         """An expression true when ``x`` is a focus node (cheaper than enumerating them when few rows are tested)."""
         parts = [f"EXISTS {{ {x} {p.n3()} ?_o }}" for p in self.subjects_of]
+        parts += [f"EXISTS {{ ?_s {p.n3()} {x} }}" for p in self.objects_of]
+        parts += [f"sameTerm({x}, {n.n3()})" for n in self.nodes]  # sameTerm: "01"^^xsd:int is not "1"^^xsd:int
         if self.classes:
             parts.insert(0, f"EXISTS {{ {x} {TYPE} ?_t FILTER(?_t IN ({', '.join(self._types(run))})) }}")
         return "(" + " || ".join(parts) + ")"
 
     def is_empty(self, run: Run) -> bool:
-        return not (set(self._types(run)) & run.instantiated or {p.n3() for p in self.subjects_of} & run.used)
+        """Target nodes are focus nodes whether or not the data mentions them."""
+        used = {p.n3() for p in self.subjects_of + self.objects_of} & run.used
+        return not (self.nodes or set(self._types(run)) & run.instantiated or used)
 
     def _types(self, run: Run) -> list[str]:
         return sorted({t for c in self.classes for t in run.subclasses[c]})
@@ -223,6 +236,12 @@ class ValueConstraint(Constraint):
                 f"FILTER({self.focus.contains('?this', run)}) }}")
 
     def violations(self, run: Run) -> Iterator[Violation]:
+        """One result per value node as rdflib reads it: pySHACL sees "2", "none" and "yes"^^xsd:boolean,
+        three terms in the store, as the one ill-typed literal rdflib makes of each ("false")."""
         value = "this" if self.source.path is None else "value"
+        seen: set[tuple[Node, Node]] = set()
         for row in run.query(self.query(run)):
-            yield self.source.violation(self.test.component, row["this"], row[value])
+            read = (to_rdflib(row["this"]), to_rdflib(row[value]))
+            if read not in seen:
+                seen.add(read)
+                yield self.source.violation(self.test.component, row["this"], row[value])

@@ -10,8 +10,8 @@ from __future__ import annotations
 import weakref
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.term import Node
 
 from kg.build.report import FROM_SHACL, Violation
@@ -38,14 +38,18 @@ PROPERTY_PARAMETERS = {SH[p] for p in ("path", "class", "datatype", "pattern", "
                                        "languageIn", "nodeKind", "hasValue", "not", "or", "minCount",
                                        "maxCount", "uniqueLang")}
 #: Predicates any shape may have: targets, and what only describes or switches it.
-COMMON_PREDICATES = {SH[p] for p in ("targetClass", "targetSubjectsOf", "name", "description", "message",
+COMMON_PREDICATES = {SH[p] for p in ("targetClass", "targetSubjectsOf", "targetObjectsOf", "targetNode", "name", "description", "message",
                                      "severity", "deactivated", "order", "group")}
 #: sh: predicates of SPARQL constraints and prefix declarations.
 SPARQL_PREDICATES = {SH[p] for p in ("select", "prefixes", "declare", "prefix", "namespace")}
-SUPPORTED_PREDICATES = NODE_PARAMETERS | PROPERTY_PARAMETERS | COMMON_PREDICATES | SPARQL_PREDICATES
-SUPPORTED_TYPES = {SH.NodeShape, SH.PropertyShape, SH.SPARQLConstraint, SH.PrefixDeclaration}
+#: The vocabulary of validation reports: a shapes graph may hold one (the W3C tests do), never read.
+REPORT_PREDICATES = {SH[p] for p in ("conforms", "result", "focusNode", "resultPath", "value", "sourceShape",
+                                     "sourceConstraintComponent", "resultSeverity", "resultMessage", "detail")}
+REPORT_TYPES = {SH.ValidationReport, SH.ValidationResult, SH.Violation, SH.Warning, SH.Info}
+SUPPORTED_PREDICATES = NODE_PARAMETERS | PROPERTY_PARAMETERS | COMMON_PREDICATES | SPARQL_PREDICATES | REPORT_PREDICATES
+SUPPORTED_TYPES = {SH.NodeShape, SH.PropertyShape, SH.SPARQLConstraint, SH.PrefixDeclaration} | REPORT_TYPES
 
-TARGETS = (SH.targetClass, SH.targetSubjectsOf)
+TARGETS = (SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.targetNode)
 
 # --------------------------------------------------------------------------- public API
 
@@ -55,30 +59,36 @@ def validate_store(store: ox.Store, shapes: Graph) -> list[Violation]:
     return compile_shapes(shapes).validate(store)
 
 
-_compiled: dict[int, tuple[weakref.ref, int, "CompiledShapes"]] = {}
+_compiled: dict[tuple[int, bool], tuple[weakref.ref, int, "CompiledShapes"]] = {}
 
 
-def compile_shapes(shapes: Graph) -> "CompiledShapes":
-    """Compile once per shapes graph: the graph object (and its size) is the cache key."""
-    hit = _compiled.get(id(shapes))
+def compile_shapes(shapes: Graph, messages: bool = True) -> "CompiledShapes":
+    """Compile once per shapes graph: the graph object (and its size) is the cache key.
+
+    ``messages``: the Violations carry pySHACL's result message. The compiler reproduces only a
+    shape's own single sh:message, so it refuses shapes without one; with False (callers that compare
+    or report results without messages, such as the W3C suite) such shapes compile, message "".
+    """
+    key = (id(shapes), messages)
+    hit = _compiled.get(key)
     if hit is not None and hit[0]() is shapes and hit[1] == len(shapes):
         return hit[2]
-    for key in [k for k, (ref, _, _) in _compiled.items() if ref() is None]:
-        del _compiled[key]
-    compiled = CompiledShapes(shapes)
-    _compiled[id(shapes)] = (weakref.ref(shapes), len(shapes), compiled)
+    for stale in [k for k, (ref, _, _) in _compiled.items() if ref() is None]:
+        del _compiled[stale]
+    compiled = CompiledShapes(shapes, messages)
+    _compiled[key] = (weakref.ref(shapes), len(shapes), compiled)
     return compiled
 
 
 class CompiledShapes:
     """The constraints of a shapes graph, ready to be run against any store."""
 
-    def __init__(self, shapes: Graph) -> None:
-        compiler = _Compiler(shapes)
+    def __init__(self, shapes: Graph, messages: bool = True) -> None:
+        compiler = _Compiler(shapes, messages)
         self.constraints: list[Constraint] = compiler.constraints
         self.classes: set[URIRef] = compiler.classes
         self.predicates: set[URIRef] = compiler.predicates
-        self.uncertain: dict[UncertainTest, set[URIRef]] = compiler.uncertain
+        self.uncertain: dict[UncertainTest, set[Node]] = compiler.uncertain
 
     def validate(self, store: ox.Store) -> list[Violation]:
         run = Run(store, self.classes, self.predicates, self.uncertain)
@@ -91,15 +101,16 @@ class CompiledShapes:
 class _Compiler:
     """Reads a shapes graph into constraints; refuses what it cannot compile faithfully."""
 
-    def __init__(self, shapes: Graph) -> None:
+    def __init__(self, shapes: Graph, messages: bool) -> None:
         self.g = shapes
+        self.messages = messages
         self.constraints: list[Constraint] = []
         self.classes: set[URIRef] = set()
         self.predicates: set[URIRef] = set()
-        self.uncertain: dict[UncertainTest, set[URIRef]] = {}
+        self.uncertain: dict[UncertainTest, set[Node]] = {}
         self._inside: list[Node] = []
         self._check_vocabulary()
-        for shape in sorted({s for t in TARGETS for s in shapes.subjects(t, None)}, key=str):
+        for shape in sorted({s for t in TARGETS for s in shapes.subjects(t, None)} | self._class_shapes(), key=str):
             self._top_level(shape)
 
     # ---- reading
@@ -113,9 +124,18 @@ class _Compiler:
     def _all(self, node: Node, predicate: URIRef) -> list[Node]:
         return sorted(set(self.g.objects(node, predicate)), key=lambda n: n.n3())
 
+    def _flag(self, node: Node, predicate: URIRef) -> bool:
+        """A boolean parameter: only the literals "true" and "false" are read alike by pySHACL and the spec
+        (the spec switches a parameter on with true alone; pySHACL with any literal rdflib reads as True)."""
+        flag = self._one(node, predicate)
+        if flag is None:
+            return False
+        if not (isinstance(flag, Literal) and flag.datatype == XSD.boolean and str(flag) in ("true", "false")):
+            raise UnsupportedShape(f"{_qname(predicate)} other than \"true\" or \"false\"^^xsd:boolean", node)
+        return str(flag) == "true"
+
     def _deactivated(self, node: Node) -> bool:
-        flag = self._one(node, SH.deactivated)
-        return isinstance(flag, Literal) and bool(flag.value)
+        return self._flag(node, SH.deactivated)
 
     def _check_vocabulary(self) -> None:
         """Every sh: predicate and sh: class in the graph must be one this engine compiles."""
@@ -133,20 +153,37 @@ class _Compiler:
 
     # ---- shapes with targets
 
+    def _is_class(self, node: Node) -> bool:
+        """pySHACL's implicit class target: typed rdfs:Class or a subclass of it the shapes graph states."""
+        classes = {RDFS.Class} | set(self.g.subjects(RDFS.subClassOf, RDFS.Class))
+        return bool(set(self.g.objects(node, RDF.type)) & classes)
+
+    def _class_shapes(self) -> set[Node]:
+        """The shapes that are also classes: they target their instances without sh:targetClass."""
+        shapes = set(self.g.subjects(RDF.type, SH.NodeShape)) | set(self.g.subjects(RDF.type, SH.PropertyShape))
+        return {s for s in shapes if self._is_class(s)}
+
     def _top_level(self, shape: Node) -> None:
         if self._deactivated(shape):
             return
-        types = set(self.g.objects(shape, RDF.type))
-        if types & ({RDFS.Class, OWL.Class} | set(self.g.subjects(RDFS.subClassOf, RDFS.Class))):
-            raise UnsupportedShape("a shape that is also a class (implicit class target)", shape)
-        focus = Focus(tuple(self._all(shape, SH.targetClass)), tuple(self._all(shape, SH.targetSubjectsOf)))
+        classes = set(self._all(shape, SH.targetClass)) | ({shape} if self._is_class(shape) else set())
+        if any(not isinstance(c, URIRef) for c in classes):
+            raise UnsupportedShape("a target class that is a blank node", shape)
+        nodes = self._all(shape, SH.targetNode)
+        if any(isinstance(n, BNode) for n in nodes):
+            raise UnsupportedShape("a sh:targetNode that is a blank node", shape)
+        ends = [self._all(shape, t) for t in (SH.targetSubjectsOf, SH.targetObjectsOf)]
+        if any(not isinstance(p, URIRef) for p in ends[0] + ends[1]):
+            raise UnsupportedShape("sh:targetSubjectsOf/sh:targetObjectsOf that is not an IRI", shape)
+        focus = Focus(tuple(sorted(classes, key=str)), tuple(ends[0]), tuple(ends[1]), tuple(nodes))
         self.classes.update(focus.classes)
-        self.predicates.update(focus.subjects_of)
+        self.predicates.update(focus.subjects_of + focus.objects_of)
         if self._one(shape, SH.path) is not None:
             self._property_shape(shape, focus)
             return
         self._check_parameters(shape, NODE_PARAMETERS, "node shape")
-        for test in self._value_tests(shape, frozenset()):
+        literal_focus = frozenset(focus.objects_of) | {n for n in focus.nodes if isinstance(n, Literal)}
+        for test in self._value_tests(shape, literal_focus):
             self.constraints.append(ValueConstraint(self._source(shape, None), focus, test))
         for value in self._has_values(shape):
             self.constraints.append(HasValueConstraint(self._source(shape, None), focus, value))
@@ -177,6 +214,8 @@ class _Compiler:
     def _source(self, shape: Node, path: URIRef | None, message: Node | None = None) -> Source:
         """The report fields of a shape's results; ``message``: a SPARQL constraint's own, reported first."""
         messages = [message] if message is not None else list(self.g.objects(shape, SH.message))
+        if not self.messages and len(messages) != 1:
+            messages = [Literal("")]
         if len(messages) != 1:
             raise UnsupportedShape(f"{len(messages)} sh:message on a shape with constraints "
                                    "(pySHACL's generic or multiple messages are not reproduced)", shape)
@@ -201,10 +240,7 @@ class _Compiler:
         return value.value
 
     def _unique_lang(self, shape: Node) -> bool:
-        value = self._one(shape, SH.uniqueLang)
-        if value is not None and not (isinstance(value, Literal) and isinstance(value.value, bool)):
-            raise UnsupportedShape("sh:uniqueLang that is not a boolean", shape)
-        return value is not None and value.value
+        return self._flag(shape, SH.uniqueLang)
 
     def _has_values(self, shape: Node) -> list[URIRef]:
         values = self._all(shape, SH.hasValue)
@@ -214,8 +250,9 @@ class _Compiler:
 
     # ---- tests of value nodes
 
-    def _value_tests(self, shape: Node, context: frozenset[URIRef]) -> list[Test]:
-        """The tests a shape applies to each value node; ``context``: the predicates the values are objects of."""
+    def _value_tests(self, shape: Node, context: frozenset[Node]) -> list[Test]:
+        """The tests a shape applies to each value node; ``context``: where the literals among them come from,
+        the predicates they are objects of and the literals that are focus nodes themselves."""
         tests: list[Test] = []
         for cls in self._all(shape, SH["class"]):
             if not isinstance(cls, URIRef):
@@ -260,7 +297,7 @@ class _Compiler:
             raise UnsupportedShape(f"sh:flags {text!r} (pySHACL applies only 'i' and 'm')", shape)
         return "".join(sorted(set(text)))
 
-    def _inner(self, shape: Node, context: frozenset[URIRef]) -> Test:
+    def _inner(self, shape: Node, context: frozenset[Node]) -> Test:
         """A shape inside sh:or/sh:not, as a test of the value node it is applied to."""
         if shape in self._inside:
             raise UnsupportedShape("recursive shapes", shape)
