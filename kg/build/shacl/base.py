@@ -21,7 +21,7 @@ from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
 from kg.build.report import Violation
-from kg.terms import to_rdflib
+from kg.terms import to_oxigraph, to_rdflib
 
 TYPE = RDF.type.n3()
 
@@ -168,6 +168,18 @@ class Focus:
         return sorted({t for c in self.classes for t in run.subclasses[c]})
 
 
+def written_literals(nodes: tuple[Node, ...]) -> tuple[tuple[ox.Term, ox.Term], ...]:
+    """For each target-node literal, the term Oxigraph's queries give back for it and the term as written:
+    Oxigraph reads "4.0"^^xsd:decimal as "4", pySHACL reports the shapes graph's own term."""
+    pairs = []
+    for node in nodes:
+        if isinstance(node, Literal):
+            read = next(iter(ox.Store().query(f"SELECT ?x WHERE {{ VALUES ?x {{ {node.n3()} }} }}")))["x"]
+            if read != to_oxigraph(node):
+                pairs.append((read, to_oxigraph(node)))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class Source:
     """How the results of one shape are reported: the fields of kg.build.validate._violation."""
@@ -178,9 +190,14 @@ class Source:
     description: str | None
     message: str
     path: URIRef | None
+    written: tuple[tuple[ox.Term, ox.Term], ...] = ()
 
     def violation(self, component: str, focus: ox.Term, value: ox.Term | None, message: str | None = None,
                   path: ox.Term | None = None) -> Violation:
+        if self.written:  # a target-node literal, as the shapes write it: see written_literals
+            written = dict(self.written)
+            value = written.get(value, value) if path is None and self.path is None and value == focus else value
+            focus = written.get(focus, focus)
         short = "sh:" + component
         result_path = _text(path) if path is not None else (str(self.path) if self.path is not None else None)
         return Violation(

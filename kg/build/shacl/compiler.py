@@ -15,7 +15,8 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.term import Node
 
 from kg.build.report import FROM_SHACL, Violation
-from kg.build.shacl.base import Constraint, Focus, Run, Source, Test, UncertainTest, UnsupportedShape, ValueConstraint
+from kg.build.shacl.base import (Constraint, Focus, Run, Source, Test, UncertainTest, UnsupportedShape, ValueConstraint,
+                                 written_literals)
 from kg.build.shacl.cardinality_constraints import CountConstraint
 from kg.build.shacl.logical_constraints import NotTest, OrTest
 from kg.build.shacl.other_constraints import HasValueConstraint, SameTermTest
@@ -184,9 +185,9 @@ class _Compiler:
         self._check_parameters(shape, NODE_PARAMETERS, "node shape")
         literal_focus = frozenset(focus.objects_of) | {n for n in focus.nodes if isinstance(n, Literal)}
         for test in self._value_tests(shape, literal_focus):
-            self.constraints.append(ValueConstraint(self._source(shape, None), focus, test))
+            self.constraints.append(ValueConstraint(self._source(shape, None, focus), focus, test))
         for value in self._has_values(shape):
-            self.constraints.append(HasValueConstraint(self._source(shape, None), focus, value))
+            self.constraints.append(HasValueConstraint(self._source(shape, None, focus), focus, value))
         for prop in self._all(shape, SH.property):
             if not self._deactivated(prop):
                 self._property_shape(prop, focus)
@@ -200,7 +201,7 @@ class _Compiler:
         self.predicates.add(path)
         if not set(self.g.predicates(shape, None)) & (PROPERTY_PARAMETERS - {SH.path}):
             return  # no constraint: no result, no message needed
-        source = self._source(shape, path)
+        source = self._source(shape, path, focus)
         low, high = self._count(shape, SH.minCount), self._count(shape, SH.maxCount)
         if low:
             self.constraints.append(CountConstraint(source, focus, low, at_most=False))
@@ -211,7 +212,7 @@ class _Compiler:
         self.constraints += [HasValueConstraint(source, focus, value) for value in self._has_values(shape)]
         self.constraints += [ValueConstraint(source, focus, test) for test in self._value_tests(shape, frozenset({path}))]
 
-    def _source(self, shape: Node, path: URIRef | None, message: Node | None = None) -> Source:
+    def _source(self, shape: Node, path: URIRef | None, focus: Focus, message: Node | None = None) -> Source:
         """The report fields of a shape's results; ``message``: a SPARQL constraint's own, reported first."""
         messages = [message] if message is not None else list(self.g.objects(shape, SH.message))
         if not self.messages and len(messages) != 1:
@@ -223,7 +224,7 @@ class _Compiler:
         name, description = self.g.value(shape, SH.name), self.g.value(shape, SH.description)
         return Source(shape, FROM_SHACL.get(str(severity).rsplit("#", 1)[-1], "error"),
                       None if name is None else str(name), None if description is None else str(description),
-                      str(messages[0]), path)
+                      str(messages[0]), path, written_literals(focus.nodes))
 
     def _path(self, shape: Node) -> URIRef:
         path = self._one(shape, SH.path)
@@ -332,7 +333,7 @@ class _Compiler:
         text = str(select)
         check_select(text, node)
         start = outer_group_start(text, node)
-        source = self._source(shape, None, self._one(node, SH.message))
+        source = self._source(shape, None, focus, self._one(node, SH.message))
         constraint = SparqlConstraint(source, focus, self._prefixes(node), text[:start + 1], text[start + 1:])
         probe = ox.Store().query(constraint.render("{ SELECT DISTINCT ?this WHERE { ?this ?_p ?_o } }"))
         if "this" not in {v.value for v in probe.variables}:
