@@ -263,6 +263,41 @@ def test_targets_match_pyshacl() -> None:
     assert by_shape == {"an integer": 1, "an IRI": 1, "lower case": 2, "links go to things": 2, "a boolean": 3}
 
 
+FEATURE_SHAPES = """
+@prefix sh:  <http://www.w3.org/ns/shacl#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex:  <http://example.org/> .
+ex:S a sh:NodeShape ; sh:targetClass ex:Thing ;
+    sh:property [ sh:path ex:code ; sh:minLength 2 ; sh:maxLength 4 ; sh:message "two to four characters" ] ,
+                [ sh:path ex:colour ; sh:in ( ex:red ex:green "blue" 7 ) ; sh:message "a listed colour" ] ,
+                [ sh:path ex:size ; sh:hasValue "M" ; sh:message "size M among its sizes" ] ,
+                [ sh:path ex:n ; sh:message "a small integer" ;
+                  sh:and ( [ sh:datatype xsd:integer ] [ sh:maxInclusive 9 ] ) ] ,
+                [ sh:path ex:n ; sh:message "even or above five, not both" ;
+                  sh:xone ( [ sh:in ( 0 2 4 6 8 ) ] [ sh:minExclusive 5 ] ) ] .
+"""
+
+FEATURE_DATA = """
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex:  <http://example.org/> .
+ex:a a ex:Thing ; ex:code "ab", "abcde", "x", "ünï", 12345, ex:i, [] ; ex:colour ex:red, "blue", "blue"@en, 7, 7.0, ex:pink ;
+    ex:size "L", "M" ; ex:n 1, 2, 6, 7, 12, "3" .
+ex:b a ex:Thing ; ex:size "m", "M"@en ; ex:n 4 .
+"""
+
+
+def test_length_in_has_value_and_xone_match_pyshacl() -> None:
+    """sh:minLength/maxLength (IRIs, blank nodes, numbers, non-ASCII), sh:in and sh:hasValue with literals
+    (compared as terms: 7.0 is not 7, "blue"@en is not "blue"), sh:and, and sh:xone (both members hold: fails)."""
+    shapes = Graph().parse(data=FEATURE_SHAPES, format="turtle")
+    store = store_of(Graph().parse(data=FEATURE_DATA, format="turtle"))
+    expected = Counter(run_shacl(held(store), shapes, Graph())[0])
+    got = Counter(validate_store(store, shapes))
+    assert got == expected
+    assert {v.component for v in got} == {f"sh:{c}ConstraintComponent" for c in
+                                          ("MinLength", "MaxLength", "In", "HasValue", "And", "Xone")}
+
+
 # --------------------------------------------------------------------------- what it refuses
 
 SH_PREFIXES = """
@@ -273,15 +308,19 @@ UNSUPPORTED = {
     "sh:targetNode that is a blank node": 'ex:S sh:targetNode [] ; sh:class ex:C ; sh:message "m" .',
     "sh:closed": 'ex:S sh:targetClass ex:C ; sh:closed true ; sh:message "m" .',
     "sh:inversePath": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path [ sh:inversePath ex:p ] ; sh:minCount 1 ; sh:message "m" ] .',
-    "sh:minLength": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:minLength 2 ; sh:message "m" ] .',
-    "sh:and": 'ex:S sh:targetClass ex:C ; sh:and ( [ sh:class ex:D ] ) ; sh:message "m" .',
+    "sh:node in a full report": 'ex:S sh:targetClass ex:C ; sh:node [ sh:class ex:D ] ; sh:message "m" .',
+    "sh:in with a literal not in Oxigraph's canonical form": 'ex:S sh:targetClass ex:C ; sh:in ( 4.0 ) ; sh:message "m" .',
+    "sh:equals": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:equals ex:q ; sh:message "m" ] .',
+    "sh:qualifiedMinCount": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:qualifiedValueShape [ sh:class ex:D ] ; sh:qualifiedMinCount 1 ; sh:message "m" ] .',
+    "an empty sh:and list": 'ex:S sh:targetClass ex:C ; sh:and () ; sh:message "m" .',
     "sh:minCount on a node shape": 'ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:minCount 1 ; sh:message "m" .',
     "the escape \\w": 'ex:S sh:targetClass ex:C ; sh:pattern "^\\\\w+$" ; sh:message "m" .',
     "sh:flags 'x'": 'ex:S sh:targetClass ex:C ; sh:pattern "^a" ; sh:flags "x" ; sh:message "m" .',
     "VALUES in sh:select": ('ex:S sh:targetClass ex:C ; sh:sparql [ sh:message "m" ; '
                             'sh:select "SELECT $this WHERE { VALUES ?x { 1 } $this ?p ?x }" ] .'),
     "0 sh:message": 'ex:S sh:targetClass ex:C ; sh:class ex:D .',
-    "sh:hasValue with a literal": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:hasValue 1 ; sh:message "m" ] .',
+    "sh:hasValue with a blank node": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:hasValue [] ; sh:message "m" ] .',
+    "sh:minLength that is not an integer": 'ex:S sh:targetClass ex:C ; sh:minLength "2" ; sh:message "m" .',
 }
 
 

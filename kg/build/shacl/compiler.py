@@ -18,11 +18,12 @@ from kg.build.report import FROM_SHACL, Violation
 from kg.build.shacl.base import (Constraint, Focus, Run, Source, Test, UncertainTest, UnsupportedShape, ValueConstraint,
                                  written_literals)
 from kg.build.shacl.cardinality_constraints import CountConstraint
-from kg.build.shacl.logical_constraints import NotTest, OrTest
-from kg.build.shacl.other_constraints import HasValueConstraint, SameTermTest
-from kg.build.shacl.shape_based_constraints import PropertyTest, ShapeTest
+from kg.build.shacl.logical_constraints import AndTest, NotTest, OrTest, XoneTest
+from kg.build.shacl.other_constraints import HasValueConstraint, InTest, SameTermTest
+from kg.build.shacl.shape_based_constraints import NodeTest, PropertyTest, ShapeTest
 from kg.build.shacl.sparql_constraints import SparqlConstraint, check_select, outer_group_start
-from kg.build.shacl.string_based_constraints import LanguageInTest, PatternTest, UniqueLangConstraint, portable_pattern
+from kg.build.shacl.string_based_constraints import (LanguageInTest, LengthTest, PatternTest, UniqueLangConstraint,
+                                                     portable_pattern)
 from kg.build.shacl.value_constraints import NODE_KINDS, ClassTest, DatatypeTest, NodeKindTest
 from kg.build.shacl.value_range_constraints import BOUNDS, RangeTest
 from kg.namespaces import SH
@@ -31,13 +32,14 @@ from kg.namespaces import SH
 
 #: Parameters a node shape may have (besides the common ones).
 NODE_PARAMETERS = {SH[p] for p in ("class", "datatype", "pattern", "flags", "minInclusive", "maxInclusive",
-                                   "minExclusive", "maxExclusive", "languageIn",
-                                   "nodeKind", "hasValue", "not", "or", "property", "sparql")}
+                                   "minExclusive", "maxExclusive", "languageIn", "minLength", "maxLength",
+                                   "nodeKind", "hasValue", "in", "not", "and", "or", "xone", "node",
+                                   "property", "sparql")}
 #: Parameters a property shape may have (besides the common ones).
 PROPERTY_PARAMETERS = {SH[p] for p in ("path", "class", "datatype", "pattern", "flags", "minInclusive",
                                        "maxInclusive", "minExclusive", "maxExclusive",
-                                       "languageIn", "nodeKind", "hasValue", "not", "or", "minCount",
-                                       "maxCount", "uniqueLang")}
+                                       "languageIn", "minLength", "maxLength", "nodeKind", "hasValue", "in",
+                                       "not", "and", "or", "xone", "node", "minCount", "maxCount", "uniqueLang")}
 #: Predicates any shape may have: targets, and what only describes or switches it.
 COMMON_PREDICATES = {SH[p] for p in ("targetClass", "targetSubjectsOf", "targetObjectsOf", "targetNode", "name", "description", "message",
                                      "severity", "deactivated", "order", "group")}
@@ -63,20 +65,22 @@ def validate_store(store: ox.Store, shapes: Graph) -> list[Violation]:
 _compiled: dict[tuple[int, bool], tuple[weakref.ref, int, "CompiledShapes"]] = {}
 
 
-def compile_shapes(shapes: Graph, messages: bool = True) -> "CompiledShapes":
+def compile_shapes(shapes: Graph, full_report: bool = True) -> "CompiledShapes":
     """Compile once per shapes graph: the graph object (and its size) is the cache key.
 
-    ``messages``: the Violations carry pySHACL's result message. The compiler reproduces only a
-    shape's own single sh:message, so it refuses shapes without one; with False (callers that compare
-    or report results without messages, such as the W3C suite) such shapes compile, message "".
+    ``full_report``: the Violations are all those kg.build.validate.run_shacl reads from pySHACL's
+    report, messages included and the results pySHACL nests under sh:detail too. The compiler reproduces
+    only a shape's own single sh:message and no nested result, so it refuses shapes without one and
+    sh:node. With False (callers that need only the top-level results of the report and no messages,
+    such as the W3C suite), those compile; messages are then "".
     """
-    key = (id(shapes), messages)
+    key = (id(shapes), full_report)
     hit = _compiled.get(key)
     if hit is not None and hit[0]() is shapes and hit[1] == len(shapes):
         return hit[2]
     for stale in [k for k, (ref, _, _) in _compiled.items() if ref() is None]:
         del _compiled[stale]
-    compiled = CompiledShapes(shapes, messages)
+    compiled = CompiledShapes(shapes, full_report)
     _compiled[key] = (weakref.ref(shapes), len(shapes), compiled)
     return compiled
 
@@ -84,8 +88,8 @@ def compile_shapes(shapes: Graph, messages: bool = True) -> "CompiledShapes":
 class CompiledShapes:
     """The constraints of a shapes graph, ready to be run against any store."""
 
-    def __init__(self, shapes: Graph, messages: bool = True) -> None:
-        compiler = _Compiler(shapes, messages)
+    def __init__(self, shapes: Graph, full_report: bool = True) -> None:
+        compiler = _Compiler(shapes, full_report)
         self.constraints: list[Constraint] = compiler.constraints
         self.classes: set[URIRef] = compiler.classes
         self.predicates: set[URIRef] = compiler.predicates
@@ -102,9 +106,9 @@ class CompiledShapes:
 class _Compiler:
     """Reads a shapes graph into constraints; refuses what it cannot compile faithfully."""
 
-    def __init__(self, shapes: Graph, messages: bool) -> None:
+    def __init__(self, shapes: Graph, full_report: bool) -> None:
         self.g = shapes
-        self.messages = messages
+        self.full_report = full_report
         self.constraints: list[Constraint] = []
         self.classes: set[URIRef] = set()
         self.predicates: set[URIRef] = set()
@@ -215,7 +219,7 @@ class _Compiler:
     def _source(self, shape: Node, path: URIRef | None, focus: Focus, message: Node | None = None) -> Source:
         """The report fields of a shape's results; ``message``: a SPARQL constraint's own, reported first."""
         messages = [message] if message is not None else list(self.g.objects(shape, SH.message))
-        if not self.messages and len(messages) != 1:
+        if not self.full_report and len(messages) != 1:
             messages = [Literal("")]
         if len(messages) != 1:
             raise UnsupportedShape(f"{len(messages)} sh:message on a shape with constraints "
@@ -243,10 +247,16 @@ class _Compiler:
     def _unique_lang(self, shape: Node) -> bool:
         return self._flag(shape, SH.uniqueLang)
 
-    def _has_values(self, shape: Node) -> list[URIRef]:
-        values = self._all(shape, SH.hasValue)
-        if any(not isinstance(v, URIRef) for v in values):
-            raise UnsupportedShape("sh:hasValue with a literal or blank node", shape)
+    def _has_values(self, shape: Node) -> list[URIRef | Literal]:
+        return self._terms(shape, SH.hasValue, self._all(shape, SH.hasValue))
+
+    def _terms(self, shape: Node, parameter: URIRef, values: list[Node]) -> list[URIRef | Literal]:
+        """Values of sh:hasValue or sh:in, compared as terms with the store's: no blank node (the shapes'
+        are not the data's), no literal Oxigraph does not keep as written ("4.0"^^xsd:decimal is "4")."""
+        if any(isinstance(v, BNode) for v in values):
+            raise UnsupportedShape(f"{_qname(parameter)} with a blank node", shape)
+        if written_literals(tuple(values)):
+            raise UnsupportedShape(f"{_qname(parameter)} with a literal not in Oxigraph's canonical form", shape)
         return values
 
     # ---- tests of value nodes
@@ -275,17 +285,29 @@ class _Compiler:
         languages = self._one(shape, SH.languageIn)
         if languages is not None:
             tests.append(LanguageInTest(tuple(str(lang).lower() for lang in self.g.items(languages))))
+        for parameter, at_most in ((SH.minLength, False), (SH.maxLength, True)):
+            limit = self._count(shape, parameter)
+            if limit is not None:
+                tests.append(LengthTest(limit, at_most))
+        for members in self._all(shape, SH["in"]):
+            tests.append(InTest(tuple(self._terms(shape, SH["in"], list(self.g.items(members))))))
         kind = self._one(shape, SH.nodeKind)
         if kind is not None:
             if kind not in NODE_KINDS:
                 raise UnsupportedShape(f"sh:nodeKind {kind.n3()}", shape)
             tests.append(NodeKindTest(kind))
         tests += [NotTest(self._inner(member, context)) for member in self._all(shape, SH["not"])]
-        for members in self._all(shape, SH["or"]):
-            shapes = sorted(set(self.g.items(members)), key=lambda n: n.n3())
-            if not shapes:
-                raise UnsupportedShape("an empty sh:or list", shape)
-            tests.append(OrTest(tuple(self._inner(member, context) for member in shapes)))
+        for member in self._all(shape, SH.node):
+            if self.full_report:
+                raise UnsupportedShape("sh:node in a full report (pySHACL nests the node's own results under "
+                                       "sh:detail, which the build reports and the compiler does not reproduce)", shape)
+            tests.append(NodeTest(self._inner(member, context)))
+        for parameter, kind in ((SH["and"], AndTest), (SH["or"], OrTest), (SH.xone, XoneTest)):
+            for members in self._all(shape, parameter):
+                shapes = list(self.g.items(members))  # duplicates kept: sh:xone counts each member
+                if not shapes:
+                    raise UnsupportedShape(f"an empty {_qname(parameter)} list", shape)
+                tests.append(kind(tuple(self._inner(member, context) for member in shapes)))
         for test in tests:
             if isinstance(test, UncertainTest) and test.needs_lookup and context:
                 self.uncertain.setdefault(test, set()).update(context)
@@ -299,18 +321,18 @@ class _Compiler:
         return "".join(sorted(set(text)))
 
     def _inner(self, shape: Node, context: frozenset[Node]) -> Test:
-        """A shape inside sh:or/sh:not, as a test of the value node it is applied to."""
+        """A shape inside sh:node/sh:not/sh:and/sh:or/sh:xone, as a test of the value node it is applied to."""
         if shape in self._inside:
             raise UnsupportedShape("recursive shapes", shape)
         if self._one(shape, SH.severity) is not None:
-            raise UnsupportedShape("sh:severity on a shape inside sh:or/sh:not", shape)
+            raise UnsupportedShape("sh:severity on a shape inside sh:node/sh:not/sh:and/sh:or/sh:xone", shape)
         if self._deactivated(shape):
             return ShapeTest(())
         self._inside.append(shape)
         try:
             if self._one(shape, SH.path) is not None:
                 return self._inner_property(shape)
-            self._check_parameters(shape, NODE_PARAMETERS - {SH.sparql}, "shape inside sh:or/sh:not")
+            self._check_parameters(shape, NODE_PARAMETERS - {SH.sparql}, "shape inside sh:node/sh:not/sh:and/sh:or/sh:xone")
             tests = self._value_tests(shape, context) + [SameTermTest(v) for v in self._has_values(shape)]
             tests += [self._inner_property(p) for p in self._all(shape, SH.property) if not self._deactivated(p)]
             return ShapeTest(tuple(tests))
@@ -318,7 +340,7 @@ class _Compiler:
             self._inside.pop()
 
     def _inner_property(self, shape: Node) -> PropertyTest:
-        self._check_parameters(shape, PROPERTY_PARAMETERS, "property shape inside sh:or/sh:not")
+        self._check_parameters(shape, PROPERTY_PARAMETERS, "property shape inside sh:node/sh:not/sh:and/sh:or/sh:xone")
         path = self._path(shape)
         return PropertyTest(path, self._count(shape, SH.minCount) or 0, self._count(shape, SH.maxCount),
                             self._unique_lang(shape), tuple(self._has_values(shape)),

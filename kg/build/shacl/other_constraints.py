@@ -1,7 +1,8 @@
 """Other constraint components, https://www.w3.org/TR/shacl/#core-components-others.
 
-sh:hasValue with an IRI: a constraint of a shape with targets, and a test of one value node inside
-sh:or/sh:not (sh:closed and sh:in are refused).
+sh:hasValue (an IRI or a literal): a constraint of a shape with targets, and a test of one value node
+inside sh:or/sh:not; sh:in, a test of one value node (sh:closed is refused). Values compare as terms
+(sameTerm), as pySHACL compares rdflib terms.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 
 from kg.build.report import Violation
 from kg.build.shacl.base import Constraint, Focus, Run, Source, Test
@@ -21,7 +22,7 @@ class HasValueConstraint(Constraint):
 
     source: Source
     focus: Focus
-    value: URIRef
+    value: URIRef | Literal
     needs_values = False
 
     def query(self, run: Run) -> str:
@@ -38,10 +39,21 @@ class HasValueConstraint(Constraint):
 
 @dataclass(frozen=True)
 class SameTermTest(Test):
-    """sh:hasValue on a shape inside sh:or/sh:not: the value node is that IRI."""
+    """sh:hasValue on a shape inside sh:or/sh:not: the value node is that term."""
 
-    value: URIRef
+    value: URIRef | Literal
     component = "HasValueConstraintComponent"
 
     def passes(self, x: str, run: Run) -> str:
         return f"sameTerm({x}, {self.value.n3()})"
+
+
+@dataclass(frozen=True)
+class InTest(Test):
+    """sh:in: the value node is one of the listed terms (an empty list: none is)."""
+
+    values: tuple[URIRef | Literal, ...]
+    component = "InConstraintComponent"
+
+    def passes(self, x: str, run: Run) -> str:
+        return "(" + " || ".join([f"sameTerm({x}, {v.n3()})" for v in self.values] or ["false"]) + ")"

@@ -1,15 +1,16 @@
 """Shape-based constraint components, https://www.w3.org/TR/shacl/#core-components-shape.
 
-A shape inside sh:or/sh:not, as a test of the value node it is applied to: a node shape holds when
-all its tests hold, a property shape (its sh:property) when each of its constraints holds on the
-values of its path. sh:node and sh:qualifiedValueShape are refused.
+A shape inside sh:node, sh:not, sh:and, sh:or or sh:xone, as a test of the value node it is applied
+to: a node shape holds when all its tests hold, a property shape (its sh:property) when each of its
+constraints holds on the values of its path. sh:node is such a test of its own; sh:qualifiedValueShape
+is refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 
 from kg.build.shacl.base import Run, Test
 from kg.build.shacl.cardinality_constraints import distinct_values
@@ -33,7 +34,7 @@ class PropertyTest(Test):
     min_count: int
     max_count: int | None
     unique_lang: bool
-    has_values: tuple[URIRef, ...]
+    has_values: tuple[URIRef | Literal, ...]
     tests: tuple[Test, ...]
 
     def passes(self, x: str, run: Run) -> str:
@@ -52,3 +53,14 @@ class PropertyTest(Test):
             y = run.fresh()
             parts.append(f"NOT EXISTS {{ {x} {p} {y} FILTER(!({test.passes(y, run)})) }}")
         return "(" + " && ".join(parts or ["true"]) + ")"
+
+
+@dataclass(frozen=True)
+class NodeTest(Test):
+    """sh:node: the value node conforms to the shape (only the sh:node result is reported, as pySHACL does)."""
+
+    shape: Test
+    component = "NodeConstraintComponent"
+
+    def passes(self, x: str, run: Run) -> str:
+        return self.shape.passes(x, run)
