@@ -298,6 +298,33 @@ def test_length_in_has_value_and_xone_match_pyshacl() -> None:
                                           ("MinLength", "MaxLength", "In", "HasValue", "And", "Xone")}
 
 
+PAIR_SHAPES = """
+@prefix sh:  <http://www.w3.org/ns/shacl#> .
+@prefix ex:  <http://example.org/> .
+ex:Same a sh:NodeShape ; sh:targetClass ex:Thing ; sh:equals ex:self ; sh:disjoint ex:other ; sh:message "itself" ;
+    sh:property [ sh:path ex:p ; sh:equals ex:q ; sh:message "p equals q" ] ,
+                [ sh:path ex:p ; sh:disjoint ex:r ; sh:message "p is not r" ] .
+"""
+
+PAIR_DATA = """
+@prefix ex:  <http://example.org/> .
+ex:a a ex:Thing ; ex:self ex:a ; ex:p 1, 2, "x" ; ex:q 1, 2.0, "x"@en ; ex:r 2, "y" .
+ex:b a ex:Thing ; ex:self ex:b, ex:a ; ex:other ex:b ; ex:q ex:c .
+ex:c a ex:Thing .
+"""
+
+
+def test_equals_and_disjoint_match_pyshacl() -> None:
+    """sh:equals and sh:disjoint on node shapes (the focus node against its values) and property shapes
+    (values on one side only, either side; terms compared exactly: 2.0 is not 2, "x"@en is not "x")."""
+    shapes = Graph().parse(data=PAIR_SHAPES, format="turtle")
+    store = store_of(Graph().parse(data=PAIR_DATA, format="turtle"))
+    expected = Counter(run_shacl(held(store), shapes, Graph())[0])
+    got = Counter(validate_store(store, shapes))
+    assert got == expected
+    assert Counter(v.message for v in got.elements()) == {"itself": 3, "p equals q": 5, "p is not r": 1}
+
+
 # --------------------------------------------------------------------------- what it refuses
 
 SH_PREFIXES = """
@@ -310,7 +337,8 @@ UNSUPPORTED = {
     "sh:inversePath": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path [ sh:inversePath ex:p ] ; sh:minCount 1 ; sh:message "m" ] .',
     "sh:node in a full report": 'ex:S sh:targetClass ex:C ; sh:node [ sh:class ex:D ] ; sh:message "m" .',
     "sh:in with a literal not in Oxigraph's canonical form": 'ex:S sh:targetClass ex:C ; sh:in ( 4.0 ) ; sh:message "m" .',
-    "sh:equals": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:equals ex:q ; sh:message "m" ] .',
+    "sh:lessThan": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:lessThan ex:q ; sh:message "m" ] .',
+    "sh:equals on a shape inside": 'ex:S sh:targetClass ex:C ; sh:not [ sh:equals ex:q ] ; sh:message "m" .',
     "sh:qualifiedMinCount": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:qualifiedValueShape [ sh:class ex:D ] ; sh:qualifiedMinCount 1 ; sh:message "m" ] .',
     "an empty sh:and list": 'ex:S sh:targetClass ex:C ; sh:and () ; sh:message "m" .',
     "sh:minCount on a node shape": 'ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:minCount 1 ; sh:message "m" .',

@@ -20,6 +20,7 @@ from kg.build.shacl.base import (Constraint, Focus, Run, Source, Test, Uncertain
 from kg.build.shacl.cardinality_constraints import CountConstraint
 from kg.build.shacl.logical_constraints import AndTest, NotTest, OrTest, XoneTest
 from kg.build.shacl.other_constraints import HasValueConstraint, InTest, SameTermTest
+from kg.build.shacl.property_pair_constraints import PairConstraint
 from kg.build.shacl.shape_based_constraints import NodeTest, PropertyTest, ShapeTest
 from kg.build.shacl.sparql_constraints import SparqlConstraint, check_select, outer_group_start
 from kg.build.shacl.string_based_constraints import (LanguageInTest, LengthTest, PatternTest, UniqueLangConstraint,
@@ -34,12 +35,15 @@ from kg.namespaces import SH
 NODE_PARAMETERS = {SH[p] for p in ("class", "datatype", "pattern", "flags", "minInclusive", "maxInclusive",
                                    "minExclusive", "maxExclusive", "languageIn", "minLength", "maxLength",
                                    "nodeKind", "hasValue", "in", "not", "and", "or", "xone", "node",
-                                   "property", "sparql")}
+                                   "equals", "disjoint", "property", "sparql")}
 #: Parameters a property shape may have (besides the common ones).
 PROPERTY_PARAMETERS = {SH[p] for p in ("path", "class", "datatype", "pattern", "flags", "minInclusive",
                                        "maxInclusive", "minExclusive", "maxExclusive",
                                        "languageIn", "minLength", "maxLength", "nodeKind", "hasValue", "in",
-                                       "not", "and", "or", "xone", "node", "minCount", "maxCount", "uniqueLang")}
+                                       "not", "and", "or", "xone", "node", "equals", "disjoint", "minCount",
+                                       "maxCount", "uniqueLang")}
+#: Property pair parameters: constraints of shapes with targets only, never tests inside other shapes.
+PAIRS = {SH.equals, SH.disjoint}
 #: Predicates any shape may have: targets, and what only describes or switches it.
 COMMON_PREDICATES = {SH[p] for p in ("targetClass", "targetSubjectsOf", "targetObjectsOf", "targetNode", "name", "description", "message",
                                      "severity", "deactivated", "order", "group")}
@@ -192,6 +196,7 @@ class _Compiler:
             self.constraints.append(ValueConstraint(self._source(shape, None, focus), focus, test))
         for value in self._has_values(shape):
             self.constraints.append(HasValueConstraint(self._source(shape, None, focus), focus, value))
+        self.constraints += self._pairs(shape, None, focus)
         for prop in self._all(shape, SH.property):
             if not self._deactivated(prop):
                 self._property_shape(prop, focus)
@@ -214,7 +219,19 @@ class _Compiler:
         if self._unique_lang(shape):
             self.constraints.append(UniqueLangConstraint(source, focus))
         self.constraints += [HasValueConstraint(source, focus, value) for value in self._has_values(shape)]
+        self.constraints += self._pairs(shape, path, focus)
         self.constraints += [ValueConstraint(source, focus, test) for test in self._value_tests(shape, frozenset({path}))]
+
+    def _pairs(self, shape: Node, path: URIRef | None, focus: Focus) -> list[PairConstraint]:
+        """sh:equals and sh:disjoint of a shape with targets (inside another shape they are refused)."""
+        pairs: list[PairConstraint] = []
+        for parameter, equals in ((SH.equals, True), (SH.disjoint, False)):
+            for other in self._all(shape, parameter):
+                if not isinstance(other, URIRef):
+                    raise UnsupportedShape(f"{_qname(parameter)} that is not an IRI", shape)
+                self.predicates.add(other)
+                pairs.append(PairConstraint(self._source(shape, path, focus), focus, other, equals))
+        return pairs
 
     def _source(self, shape: Node, path: URIRef | None, focus: Focus, message: Node | None = None) -> Source:
         """The report fields of a shape's results; ``message``: a SPARQL constraint's own, reported first."""
@@ -332,7 +349,7 @@ class _Compiler:
         try:
             if self._one(shape, SH.path) is not None:
                 return self._inner_property(shape)
-            self._check_parameters(shape, NODE_PARAMETERS - {SH.sparql}, "shape inside sh:node/sh:not/sh:and/sh:or/sh:xone")
+            self._check_parameters(shape, NODE_PARAMETERS - {SH.sparql} - PAIRS, "shape inside sh:node/sh:not/sh:and/sh:or/sh:xone")
             tests = self._value_tests(shape, context) + [SameTermTest(v) for v in self._has_values(shape)]
             tests += [self._inner_property(p) for p in self._all(shape, SH.property) if not self._deactivated(p)]
             return ShapeTest(tuple(tests))
@@ -340,7 +357,7 @@ class _Compiler:
             self._inside.pop()
 
     def _inner_property(self, shape: Node) -> PropertyTest:
-        self._check_parameters(shape, PROPERTY_PARAMETERS, "property shape inside sh:node/sh:not/sh:and/sh:or/sh:xone")
+        self._check_parameters(shape, PROPERTY_PARAMETERS - PAIRS, "property shape inside sh:node/sh:not/sh:and/sh:or/sh:xone")
         path = self._path(shape)
         return PropertyTest(path, self._count(shape, SH.minCount) or 0, self._count(shape, SH.maxCount),
                             self._unique_lang(shape), tuple(self._has_values(shape)),
