@@ -10,6 +10,7 @@ pySHACL takes most of the time here, so the synthetic graphs are small.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from pathlib import Path
 
@@ -18,10 +19,10 @@ import pytest
 from rdflib import Graph
 from rdflib.namespace import RDF
 
-from kg.build.load import parse_turtle, turtle_files
+from kg.build.load import LoadedGraphs, parse_turtle, turtle_files
 from kg.build.report import Violation
 from kg.build.shacl import UnsupportedShape, compile_shapes, validate_store
-from kg.build.validate import run_shacl
+from kg.build.validate import run_shacl, validate
 from kg.dev.synth import MANIFEST, synthesize
 from kg.terms import new_graph, to_oxigraph, to_rdflib
 
@@ -358,6 +359,23 @@ def test_an_unsupported_feature_is_refused_by_name(feature: str) -> None:
     with pytest.raises(UnsupportedShape) as refused:
         compile_shapes(shapes)
     assert feature in str(refused.value)
+
+
+def test_the_build_validates_refused_shapes_with_pyshacl(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A refusal is never a silent skip: the build hands the shapes to pySHACL and says why."""
+    shapes = Graph().parse(data=SH_PREFIXES + 'ex:S sh:targetClass ex:C ; sh:closed true ; sh:message "closed" .',
+                           format="turtle")
+    loaded = LoadedGraphs()
+    loaded.add_graph("https://example.org/data", Graph().parse(
+        data="@prefix ex: <http://example.org/> . ex:a a ex:C ; ex:p 1 .", format="turtle"))
+    loaded.add_graph("https://example.org/ontology", Graph())
+    (tmp_path / "checks.toml").write_text('[severity]\nundefined-term = "off"\n')  # the shapes alone
+    with caplog.at_level(logging.WARNING):
+        report = validate(loaded, "https://example.org/ontology", shapes, tmp_path, tmp_path)
+    assert "unsupported SHACL feature: sh:closed" in caplog.text
+    assert sorted((v.focus, v.component, v.value) for v in report.results) == [  # rdf:type is not allowed either
+        ("http://example.org/a", "sh:ClosedConstraintComponent", "1"),
+        ("http://example.org/a", "sh:ClosedConstraintComponent", "http://example.org/C")]
 
 
 def test_named_graphs_are_not_validated() -> None:
