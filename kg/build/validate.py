@@ -26,7 +26,7 @@ from kg.build.checks import run_checks
 from kg.build.load import LoadedGraphs
 from kg.build.locate import FileIndex, index_file
 from kg.build.report import FROM_SHACL, ValidationReport, Violation
-from kg.build.shacl import UnsupportedShape, compile_shapes
+from kg.build.shacl import UnsupportedShape, validate_store
 from kg.namespaces import SH
 
 
@@ -183,20 +183,17 @@ def _shacl(loaded: LoadedGraphs, ontology_graph: str, shapes: Graph, engine: str
     """The shapes over data + ontology (+ the inferred graph): the store's default graph, or rdflib copies."""
     if engine == "oxigraph":
         try:
-            compiled = compile_shapes(shapes)
+            if inferred_graph is None:
+                return validate_store(loaded.store, shapes)
+            with _in_default_graph(loaded.store, inferred_graph):
+                return validate_store(loaded.store, shapes)
         except UnsupportedShape as refusal:  # never a silent skip: the reference validates what is not compiled
-            log.warning("validating with pySHACL, as the SHACL compiler refuses the shapes: %s", refusal)
-            engine = "pyshacl"
-    if engine == "pyshacl":
-        data = loaded.union([g for g in loaded.names if g != ontology_graph])
-        if inferred_graph is not None:
-            for triple in loaded.graph(inferred_graph):
-                data.add(triple)
-        return run_shacl(data, shapes, loaded.graph(ontology_graph))[0]
-    if inferred_graph is None:
-        return compiled.validate(loaded.store)
-    with _in_default_graph(loaded.store, inferred_graph):
-        return compiled.validate(loaded.store)
+            log.warning("validating with pySHACL, as the SHACL compiler refuses the shapes or data: %s", refusal)
+    data = loaded.union([g for g in loaded.names if g != ontology_graph])
+    if inferred_graph is not None:
+        for triple in loaded.graph(inferred_graph):
+            data.add(triple)
+    return run_shacl(data, shapes, loaded.graph(ontology_graph))[0]
 
 
 @contextmanager

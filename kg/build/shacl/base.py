@@ -70,8 +70,11 @@ class Run:
         if classes:
             union = " UNION ".join(f"{{ ?s {RDFS.subClassOf.n3()}* {c.n3()} BIND({c.n3()} AS ?c) }}" for c in sorted(classes))
             for row in self.store.query(f"SELECT ?c ?s WHERE {{ {union} }}"):
-                if isinstance(row["s"], ox.NamedNode):  # an instance of an anonymous class is not looked for
+                if isinstance(row["s"], ox.NamedNode):
                     found[URIRef(row["c"].value)].add(str(row["s"]))
+                elif next(self.store.quads_for_pattern(None, ox.NamedNode(str(RDF.type)), row["s"]), None) is not None:
+                    # A query cannot name a blank node of the store: refused rather than its instances skipped.
+                    raise UnsupportedShape(f"instances of a blank-node subclass of {row['c']} in the data")
         return {c: sorted(terms) for c, terms in found.items()}
 
     def _present(self, terms: list[str], pattern: str) -> set[str]:
