@@ -326,6 +326,39 @@ def test_equals_and_disjoint_match_pyshacl() -> None:
     assert Counter(v.message for v in got.elements()) == {"itself": 3, "p equals q": 5, "p is not r": 1}
 
 
+NESTED_SHAPES = """
+@prefix sh:  <http://www.w3.org/ns/shacl#> .
+@prefix ex:  <http://example.org/> .
+ex:PersonShape a sh:NodeShape ; sh:targetClass ex:Person ;
+    sh:property [ sh:path ex:address ; sh:nodeKind sh:IRI ; sh:message "an IRI" ;
+        sh:property [ sh:path ex:city ; sh:minCount 1 ; sh:class ex:City ; sh:message "in a city" ;
+            sh:property [ sh:path ex:country ; sh:hasValue ex:de ; sh:message "in Germany" ] ] ] .
+"""
+
+NESTED_DATA = """
+@prefix ex:  <http://example.org/> .
+ex:p1 a ex:Person ; ex:address ex:home, "a string" .
+ex:p2 a ex:Person ; ex:address ex:home, ex:work .
+ex:home ex:city ex:berlin, ex:nowhere .
+ex:work ex:city ex:paris .
+ex:berlin a ex:City ; ex:country ex:de .
+ex:paris a ex:City ; ex:country ex:fr .
+"""
+
+
+def test_property_shapes_nested_in_property_shapes_match_pyshacl() -> None:
+    """sh:property on a property shape, two levels deep: a value reached from two focus nodes is validated,
+    and reported, twice, as pySHACL does (ex:home from ex:p1 and ex:p2; the literal address has no city)."""
+    shapes = Graph().parse(data=NESTED_SHAPES, format="turtle")
+    store = store_of(Graph().parse(data=NESTED_DATA, format="turtle"))
+    expected = Counter(run_shacl(held(store), shapes, Graph())[0])
+    got = Counter(validate_store(store, shapes))
+    assert got == expected
+    assert Counter((v.message, v.focus.rsplit("/", 1)[-1]) for v in got.elements()) == {
+        ("an IRI", "p1"): 1, ("in a city", "a string"): 1, ("in a city", "home"): 2,
+        ("in Germany", "nowhere"): 2, ("in Germany", "paris"): 1}
+
+
 # --------------------------------------------------------------------------- what it refuses
 
 SH_PREFIXES = """

@@ -19,7 +19,9 @@ tests/test_shacl_w3c.py, where every test is answered exactly or refused):
   graph), implicit class targets (a shape that is an rdfs:Class, or an instance of a subclass of it
   the shapes graph states), sh:targetNode (IRIs and literals, present in the data or not),
   sh:targetSubjectsOf and sh:targetObjectsOf, on node shapes or on property shapes;
-* sh:property with an IRI sh:path;
+* sh:property with an IRI sh:path, on node shapes and on property shapes (the values of the outer
+  path are the focus nodes of the inner shape, reported once per outer focus node reaching them, as
+  pySHACL reports them);
 * sh:class, sh:datatype, sh:nodeKind; sh:minInclusive, sh:maxInclusive, sh:minExclusive,
   sh:maxExclusive; sh:minCount, sh:maxCount (distinct values); sh:pattern with sh:flags "i"/"m",
   sh:minLength, sh:maxLength, sh:languageIn, sh:uniqueLang; sh:hasValue and sh:in (IRIs and

@@ -170,6 +170,49 @@ class Focus:
     def _types(self, run: Run) -> list[str]:
         return sorted({t for c in self.classes for t in run.subclasses[c]})
 
+    def multiplicity(self, run: Run) -> dict[str, int] | None:
+        """How many times pySHACL validates each focus node: once (None), but see ValuesFocus."""
+        return None
+
+
+@dataclass(frozen=True)
+class ValuesFocus(Focus):
+    """The focus nodes of a property shape nested in a property shape (sh:property on it): the values of
+    the outer path at the outer focus nodes. pySHACL validates a value once per outer focus node that
+    reaches it, so each of its results is reported that many times (:meth:`multiplicity`)."""
+
+    outer: Focus | None = None
+    path: URIRef | None = None
+
+    def enumerate(self, run: Run) -> str:
+        f = run.fresh()
+        return (f"{{ SELECT DISTINCT ?this WHERE {{ {{ SELECT (?this AS {f}) WHERE {{ {self.outer.enumerate(run)} }} }} "
+                f"{f} {self.path.n3()} ?this }} }}")
+
+    def contains(self, x: str, run: Run) -> str:
+        f = run.fresh()
+        return f"EXISTS {{ {f} {self.path.n3()} {x} FILTER({self.outer.contains(f, run)}) }}"
+
+    def is_empty(self, run: Run) -> bool:
+        return self.path.n3() not in run.used or self.outer.is_empty(run)
+
+    def multiplicity(self, run: Run) -> dict[str, int] | None:
+        """How many times each focus node is reached (as Violation.focus gives it)."""
+        outer = self.outer.multiplicity(run)
+        f = run.fresh()
+        counts: dict[str, int] = {}
+        rows = run.query(f"SELECT {f} ?this WHERE {{ {{ SELECT (?this AS {f}) WHERE {{ {self.outer.enumerate(run)} }} }} "
+                         f"{f} {self.path.n3()} ?this }}")
+        for row in rows:
+            key = focus_text(row["this"])
+            counts[key] = counts.get(key, 0) + (1 if outer is None else outer.get(focus_text(row[f[1:]]), 0))
+        return counts
+
+
+def focus_text(term: ox.Term) -> str:
+    """A focus node as Violation.focus gives it (blank nodes as ``_:id``, as kg.build.validate writes them)."""
+    return f"_:{term.value}" if isinstance(term, ox.BlankNode) else _text(term)
+
 
 def written_literals(nodes: tuple[Node, ...]) -> tuple[tuple[ox.Term, ox.Term], ...]:
     """For each target-node literal, the term Oxigraph's queries give back for it and the term as written:
@@ -207,7 +250,7 @@ class Source:
             severity=self.severity,
             rule=self.name or self.description or short,
             message=self.message if message is None else message,
-            focus=f"_:{focus.value}" if isinstance(focus, ox.BlankNode) else _text(focus),
+            focus=focus_text(focus),
             path=result_path,
             value=None if value is None else _text(value),
             component=short,

@@ -16,7 +16,7 @@ from rdflib.term import Node
 
 from kg.build.report import FROM_SHACL, Violation
 from kg.build.shacl.base import (Constraint, Focus, Run, Source, Test, UncertainTest, UnsupportedShape, ValueConstraint,
-                                 written_literals)
+                                 ValuesFocus, written_literals)
 from kg.build.shacl.cardinality_constraints import CountConstraint
 from kg.build.shacl.logical_constraints import AndTest, NotTest, OrTest, XoneTest
 from kg.build.shacl.other_constraints import HasValueConstraint, InTest, SameTermTest
@@ -101,7 +101,12 @@ class CompiledShapes:
 
     def validate(self, store: ox.Store) -> list[Violation]:
         run = Run(store, self.classes, self.predicates, self.uncertain)
-        return [v for constraint in self.constraints if constraint.may_fail(run) for v in constraint.violations(run)]
+        found = []
+        for constraint in self.constraints:
+            if constraint.may_fail(run):
+                times = constraint.focus.multiplicity(run)
+                found += [v for v in constraint.violations(run) for _ in range(1 if times is None else times.get(v.focus, 1))]
+        return found
 
 
 # --------------------------------------------------------------------------- compiling a shapes graph
@@ -118,6 +123,7 @@ class _Compiler:
         self.predicates: set[URIRef] = set()
         self.uncertain: dict[UncertainTest, set[Node]] = {}
         self._inside: list[Node] = []
+        self._nesting: list[Node] = []  # property shapes nested in property shapes, outermost first
         self._check_vocabulary()
         for shape in sorted({s for t in TARGETS for s in shapes.subjects(t, None)} | self._class_shapes(), key=str):
             self._top_level(shape)
@@ -205,9 +211,16 @@ class _Compiler:
                 self.constraints.append(self._sparql(shape, sparql, focus))
 
     def _property_shape(self, shape: Node, focus: Focus) -> None:
-        self._check_parameters(shape, PROPERTY_PARAMETERS, "property shape")
+        self._check_parameters(shape, PROPERTY_PARAMETERS | {SH.property}, "property shape")
         path = self._path(shape)
         self.predicates.add(path)
+        for nested in self._all(shape, SH.property):
+            if nested in self._nesting:
+                raise UnsupportedShape("recursive shapes", nested)
+            if not self._deactivated(nested):
+                self._nesting.append(nested)
+                self._property_shape(nested, ValuesFocus((), (), outer=focus, path=path))
+                self._nesting.pop()
         if not set(self.g.predicates(shape, None)) & (PROPERTY_PARAMETERS - {SH.path}):
             return  # no constraint: no result, no message needed
         source = self._source(shape, path, focus)
