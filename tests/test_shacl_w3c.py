@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Iterator
@@ -31,6 +32,7 @@ from rdflib.term import Node
 
 from kg.build.report import FROM_SHACL, Violation
 from kg.build.shacl import UnsupportedShape, compile_shapes
+from kg.build.shacl.paths import read_path
 from kg.build.validate import _violation
 from kg.namespaces import SH
 from kg.terms import to_oxigraph, to_rdflib
@@ -96,6 +98,14 @@ def term(node: Node | None, keep_blank: bool, blank_prefix: str = "_:") -> str |
     return str(node)
 
 
+def path_term(graph: Graph, node: Node | None) -> str | None:
+    """A result path as a Violation gives it: an IRI, or a path expression in SPARQL syntax
+    (kg.build.shacl.paths), so that paths compare by their structure, not their blank nodes."""
+    if node is None or isinstance(node, URIRef):
+        return None if node is None else str(node)
+    return str(read_path(graph, node, node))
+
+
 def short(component: Node) -> str:
     return "sh:" + str(component).removeprefix(str(SH))
 
@@ -107,7 +117,7 @@ def expected(graph: Graph, entry: URIRef, keep_blank: bool) -> tuple[bool, Count
     for r in graph.objects(report, SH.result):
         shape = graph.value(r, SH.sourceShape)
         severity = str(graph.value(r, SH.resultSeverity)).rsplit("#", 1)[-1]
-        results[(term(graph.value(r, SH.focusNode), keep_blank), term(graph.value(r, SH.resultPath), keep_blank),
+        results[(term(graph.value(r, SH.focusNode), keep_blank), path_term(graph, graph.value(r, SH.resultPath)),
                  term(graph.value(r, SH.value), keep_blank, blank_prefix=""), None if isinstance(shape, BNode) else str(shape),
                  short(graph.value(r, SH.sourceConstraintComponent)), FROM_SHACL.get(severity, "error"))] += 1
     return conforms, results
@@ -164,7 +174,9 @@ def pyshacl(entry: URIRef, test_file: Path) -> tuple[bool, Counter[Result]]:
         _, report, _ = validate(held, shacl_graph=parsed(shapes_file), inference="none", advanced=True,
                                        allow_warnings=True)
         top = report.value(None, RDF.type, SH.ValidationReport)
-        results = Counter(got(_violation(report, parsed(shapes_file), r), blank_ids(data_file, test_file))
+        results = Counter(got(replace(_violation(report, parsed(shapes_file), r),
+                                      path=path_term(report, report.value(r, SH.resultPath))),
+                              blank_ids(data_file, test_file))
                           for r in report.objects(top, SH.result))
     return not results, results  # conforms as SHACL has it (allow_warnings makes pySHACL's own differ)
 

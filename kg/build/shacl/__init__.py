@@ -22,6 +22,8 @@ tests/test_shacl_w3c.py, where every test is answered exactly or refused):
 * sh:property with an IRI sh:path, on node shapes and on property shapes (the values of the outer
   path are the focus nodes of the inner shape, reported once per outer focus node reaching them, as
   pySHACL reports them);
+* with ``full_report=False``, sh:path expressions: sh:inversePath, sequences, sh:alternativePath,
+  sh:oneOrMorePath (``paths``: run as SPARQL property paths, reported in SPARQL syntax);
 * sh:class, sh:datatype, sh:nodeKind; sh:minInclusive, sh:maxInclusive, sh:minExclusive,
   sh:maxExclusive; sh:minCount, sh:maxCount (distinct values); sh:pattern with sh:flags "i"/"m",
   sh:minLength, sh:maxLength, sh:languageIn, sh:uniqueLang; sh:hasValue and sh:in (IRIs and
@@ -53,7 +55,8 @@ The modules, laid out as pySHACL lays out its constraint components (one per sec
   ``string_based_constraints`` (sh:pattern, sh:min/maxLength, sh:languageIn, sh:uniqueLang),
   ``property_pair_constraints`` (sh:equals, sh:disjoint), ``logical_constraints`` (sh:not, sh:and,
   sh:or, sh:xone), ``shape_based_constraints`` (sh:node, shapes inside the logical ones),
-  ``other_constraints`` (sh:hasValue, sh:in) and ``sparql_constraints`` (sh:sparql).
+  ``other_constraints`` (sh:hasValue, sh:in), ``sparql_constraints`` (sh:sparql) and ``paths``
+  (property paths).
 
 Semantic choices (pySHACL's behaviour is matched, not SPARQL's):
 

@@ -89,8 +89,10 @@ class Run:
         the objects of the predicates in ``sources`` and the literals in it (sh:targetNode focus nodes)."""
         predicates = sorted(p.n3() for p in sources if isinstance(p, URIRef))
         literals = sorted(n.n3() for n in sources if isinstance(n, Literal))
+        paths = sorted(p.n3() for p in sources if not isinstance(p, (URIRef, Literal)))  # kg.build.shacl.paths
         parts = [f"{{ VALUES ?p {{ {' '.join(predicates)} }} ?s ?p ?v }}"] if predicates else []
         parts += [f"{{ VALUES ?v {{ {' '.join(literals)} }} }}"] if literals else []
+        parts += [f"{{ ?s {path} ?v }}" for path in paths]
         rows = self.store.query(
             f"SELECT DISTINCT ?v WHERE {{ {' UNION '.join(parts)} FILTER(isLiteral(?v) && !({test.known('?v')})) }}")
         return [str(row["v"]) for row in rows if not test.decide(to_rdflib(row["v"]))]
@@ -194,7 +196,7 @@ class ValuesFocus(Focus):
         return f"EXISTS {{ {f} {self.path.n3()} {x} FILTER({self.outer.contains(f, run)}) }}"
 
     def is_empty(self, run: Run) -> bool:
-        return self.path.n3() not in run.used or self.outer.is_empty(run)
+        return not path_used(self.path, run) or self.outer.is_empty(run)
 
     def multiplicity(self, run: Run) -> dict[str, int] | None:
         """How many times each focus node is reached (as Violation.focus gives it)."""
@@ -207,6 +209,12 @@ class ValuesFocus(Focus):
             key = focus_text(row["this"])
             counts[key] = counts.get(key, 0) + (1 if outer is None else outer.get(focus_text(row[f[1:]]), 0))
         return counts
+
+
+def path_used(path: Node, run: Run) -> bool:
+    """Whether the store has a triple of the path's predicates (an IRI, or a kg.build.shacl.paths.SparqlPath)."""
+    predicates = [path] if isinstance(path, URIRef) else list(path.predicates)
+    return any(p.n3() in run.used for p in predicates)
 
 
 def focus_text(term: ox.Term) -> str:
@@ -274,7 +282,7 @@ class Constraint:
     def may_fail(self, run: Run) -> bool:
         """False when the store has no focus node, or no value of the path where one is needed."""
         path = self.source.path
-        return not self.focus.is_empty(run) and not (self.needs_values and path is not None and path.n3() not in run.used)
+        return not self.focus.is_empty(run) and not (self.needs_values and path is not None and not path_used(path, run))
 
     def violations(self, run: Run) -> Iterator[Violation]:
         raise NotImplementedError

@@ -19,6 +19,7 @@ from kg.build.shacl.base import (Constraint, Focus, Run, Source, Test, Uncertain
                                  ValuesFocus, written_literals)
 from kg.build.shacl.cardinality_constraints import CountConstraint
 from kg.build.shacl.logical_constraints import AndTest, NotTest, OrTest, XoneTest
+from kg.build.shacl.paths import SparqlPath, read_path
 from kg.build.shacl.other_constraints import HasValueConstraint, InTest, SameTermTest
 from kg.build.shacl.property_pair_constraints import PairConstraint
 from kg.build.shacl.shape_based_constraints import NodeTest, PropertyTest, ShapeTest
@@ -53,7 +54,10 @@ SPARQL_PREDICATES = {SH[p] for p in ("select", "prefixes", "declare", "prefix", 
 REPORT_PREDICATES = {SH[p] for p in ("conforms", "result", "focusNode", "resultPath", "value", "sourceShape",
                                      "sourceConstraintComponent", "resultSeverity", "resultMessage", "detail")}
 REPORT_TYPES = {SH.ValidationReport, SH.ValidationResult, SH.Violation, SH.Warning, SH.Info}
-SUPPORTED_PREDICATES = NODE_PARAMETERS | PROPERTY_PARAMETERS | COMMON_PREDICATES | SPARQL_PREDICATES | REPORT_PREDICATES
+#: Predicates of path expressions (kg.build.shacl.paths reads them, refusing the zero-length ones).
+PATH_PREDICATES = {SH[p] for p in ("inversePath", "alternativePath", "oneOrMorePath", "zeroOrMorePath", "zeroOrOnePath")}
+SUPPORTED_PREDICATES = (NODE_PARAMETERS | PROPERTY_PARAMETERS | COMMON_PREDICATES | SPARQL_PREDICATES | REPORT_PREDICATES
+                        | PATH_PREDICATES)
 SUPPORTED_TYPES = {SH.NodeShape, SH.PropertyShape, SH.SPARQLConstraint, SH.PrefixDeclaration} | REPORT_TYPES
 
 TARGETS = (SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.targetNode)
@@ -213,7 +217,7 @@ class _Compiler:
     def _property_shape(self, shape: Node, focus: Focus) -> None:
         self._check_parameters(shape, PROPERTY_PARAMETERS | {SH.property}, "property shape")
         path = self._path(shape)
-        self.predicates.add(path)
+        self.predicates.update([path] if isinstance(path, URIRef) else path.predicates)
         for nested in self._all(shape, SH.property):
             if nested in self._nesting:
                 raise UnsupportedShape("recursive shapes", nested)
@@ -260,10 +264,11 @@ class _Compiler:
                       None if name is None else str(name), None if description is None else str(description),
                       str(messages[0]), path, written_literals(focus.nodes))
 
-    def _path(self, shape: Node) -> URIRef:
-        path = self._one(shape, SH.path)
-        if not isinstance(path, URIRef):
-            raise UnsupportedShape("a sh:path that is not an IRI (inverse, sequence, alternative, … paths)", shape)
+    def _path(self, shape: Node) -> URIRef | SparqlPath:
+        path = read_path(self.g, self._one(shape, SH.path), shape)
+        if isinstance(path, SparqlPath) and self.full_report:
+            raise UnsupportedShape(f"the sh:path {path} (not an IRI) in a full report (pySHACL reports a copy of "
+                                   "the path's blank nodes)", shape)
         return path
 
     def _count(self, shape: Node, predicate: URIRef) -> int | None:

@@ -14,7 +14,7 @@ from typing import Iterator
 from rdflib import URIRef
 
 from kg.build.report import Violation
-from kg.build.shacl.base import Constraint, Focus, Run, Source
+from kg.build.shacl.base import Constraint, Focus, Run, Source, path_used
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ class PairConstraint(Constraint):
 
     def may_fail(self, run: Run) -> bool:
         """Without a value of either predicate, neither component reports anything on a property shape."""
-        used = {self.other.n3()} | ({self.source.path.n3()} if self.source.path is not None else set())
-        return not self.focus.is_empty(run) and (self.source.path is None or bool(used & run.used))
+        used = self.other.n3() in run.used or (self.source.path is not None and path_used(self.source.path, run))
+        return not self.focus.is_empty(run) and (self.source.path is None or used)
 
     def violations(self, run: Run) -> Iterator[Violation]:
         component = "EqualsConstraintComponent" if self.equals else "DisjointConstraintComponent"
