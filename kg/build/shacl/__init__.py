@@ -27,7 +27,8 @@ tests/test_shacl_w3c.py, where every test is answered exactly or refused):
 * sh:class, sh:datatype, sh:nodeKind; sh:minInclusive, sh:maxInclusive, sh:minExclusive,
   sh:maxExclusive; sh:minCount, sh:maxCount (distinct values); sh:pattern with sh:flags "i"/"m",
   sh:minLength, sh:maxLength, sh:languageIn, sh:uniqueLang; sh:hasValue and sh:in (IRIs and
-  literals, compared as terms); sh:equals and sh:disjoint (on shapes with targets);
+  literals, compared as terms); sh:equals and sh:disjoint (on shapes with targets); sh:closed
+  with sh:ignoredProperties (on node shapes with targets);
 * sh:not, sh:and, sh:or, sh:xone, and sh:node where only the top-level results are wanted
   (``compile_shapes(shapes, full_report=False)``: pySHACL nests the node's own results under
   sh:detail, and the build reports those), whose members are node or property shapes made of the
@@ -55,7 +56,7 @@ The modules, laid out as pySHACL lays out its constraint components (one per sec
   ``string_based_constraints`` (sh:pattern, sh:min/maxLength, sh:languageIn, sh:uniqueLang),
   ``property_pair_constraints`` (sh:equals, sh:disjoint), ``logical_constraints`` (sh:not, sh:and,
   sh:or, sh:xone), ``shape_based_constraints`` (sh:node, shapes inside the logical ones),
-  ``other_constraints`` (sh:hasValue, sh:in), ``sparql_constraints`` (sh:sparql) and ``paths``
+  ``other_constraints`` (sh:hasValue, sh:in, sh:closed), ``sparql_constraints`` (sh:sparql) and ``paths``
   (property paths).
 
 Semantic choices (pySHACL's behaviour is matched, not SPARQL's):
@@ -82,7 +83,7 @@ Semantic choices (pySHACL's behaviour is matched, not SPARQL's):
   (ill-typed: only "true", "false", "1" and "0" are valid) are one literal, "false", to pySHACL, so
   a value test reports one result for them. A target-node literal is reported as the shapes write it
   (pySHACL's term), though Oxigraph's queries read "4.0"^^xsd:decimal as "4".
-* Boolean parameters (sh:deactivated, sh:uniqueLang) must be "true" or "false": the spec switches a
+* Boolean parameters (sh:deactivated, sh:uniqueLang, sh:closed) must be "true" or "false": the spec switches a
   parameter on with true alone, pySHACL with anything rdflib reads as True ("1"), so others are refused.
 * Left out, as no data of ours has it: a case-insensitive sh:pattern on an IRI containing "İ" or "ı"
   (Python and Rust fold them differently; IRIs are matched by Oxigraph).

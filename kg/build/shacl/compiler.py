@@ -20,7 +20,7 @@ from kg.build.shacl.base import (Constraint, Focus, Run, Source, Test, Uncertain
 from kg.build.shacl.cardinality_constraints import CountConstraint
 from kg.build.shacl.logical_constraints import AndTest, NotTest, OrTest, XoneTest
 from kg.build.shacl.paths import SparqlPath, read_path
-from kg.build.shacl.other_constraints import HasValueConstraint, InTest, SameTermTest
+from kg.build.shacl.other_constraints import ClosedConstraint, HasValueConstraint, InTest, SameTermTest
 from kg.build.shacl.property_pair_constraints import PairConstraint
 from kg.build.shacl.shape_based_constraints import NodeTest, PropertyTest, ShapeTest
 from kg.build.shacl.sparql_constraints import SparqlConstraint, check_select, outer_group_start
@@ -36,15 +36,15 @@ from kg.namespaces import SH
 NODE_PARAMETERS = {SH[p] for p in ("class", "datatype", "pattern", "flags", "minInclusive", "maxInclusive",
                                    "minExclusive", "maxExclusive", "languageIn", "minLength", "maxLength",
                                    "nodeKind", "hasValue", "in", "not", "and", "or", "xone", "node",
-                                   "equals", "disjoint", "property", "sparql")}
+                                   "equals", "disjoint", "closed", "ignoredProperties", "property", "sparql")}
 #: Parameters a property shape may have (besides the common ones).
 PROPERTY_PARAMETERS = {SH[p] for p in ("path", "class", "datatype", "pattern", "flags", "minInclusive",
                                        "maxInclusive", "minExclusive", "maxExclusive",
                                        "languageIn", "minLength", "maxLength", "nodeKind", "hasValue", "in",
                                        "not", "and", "or", "xone", "node", "equals", "disjoint", "minCount",
                                        "maxCount", "uniqueLang")}
-#: Property pair parameters: constraints of shapes with targets only, never tests inside other shapes.
-PAIRS = {SH.equals, SH.disjoint}
+#: Parameters compiled as constraints of shapes with targets only, never as tests inside other shapes.
+TOP_LEVEL_ONLY = {SH.equals, SH.disjoint, SH.closed, SH.ignoredProperties}
 #: Predicates any shape may have: targets, and what only describes or switches it.
 COMMON_PREDICATES = {SH[p] for p in ("targetClass", "targetSubjectsOf", "targetObjectsOf", "targetNode", "name", "description", "message",
                                      "severity", "deactivated", "order", "group")}
@@ -207,6 +207,10 @@ class _Compiler:
         for value in self._has_values(shape):
             self.constraints.append(HasValueConstraint(self._source(shape, None, focus), focus, value))
         self.constraints += self._pairs(shape, None, focus)
+        if self._flag(shape, SH.closed):
+            self.constraints.append(ClosedConstraint(self._source(shape, None, focus), focus, self._allowed(shape)))
+        elif self._one(shape, SH.ignoredProperties) is not None:
+            raise UnsupportedShape("sh:ignoredProperties without sh:closed true", shape)
         for prop in self._all(shape, SH.property):
             if not self._deactivated(prop):
                 self._property_shape(prop, focus)
@@ -238,6 +242,15 @@ class _Compiler:
         self.constraints += [HasValueConstraint(source, focus, value) for value in self._has_values(shape)]
         self.constraints += self._pairs(shape, path, focus)
         self.constraints += [ValueConstraint(source, focus, test) for test in self._value_tests(shape, frozenset({path}))]
+
+    def _allowed(self, shape: Node) -> tuple[URIRef, ...]:
+        """The predicates a closed shape allows: its property shapes' IRI paths and sh:ignoredProperties."""
+        allowed = {p for prop in self._all(shape, SH.property) for p in self.g.objects(prop, SH.path) if isinstance(p, URIRef)}
+        for members in self._all(shape, SH.ignoredProperties):
+            allowed.update(self.g.items(members))
+        if any(not isinstance(p, URIRef) for p in allowed):
+            raise UnsupportedShape("sh:ignoredProperties that are not IRIs", shape)
+        return tuple(sorted(allowed, key=str))
 
     def _pairs(self, shape: Node, path: URIRef | None, focus: Focus) -> list[PairConstraint]:
         """sh:equals and sh:disjoint of a shape with targets (inside another shape they are refused)."""
@@ -367,7 +380,7 @@ class _Compiler:
         try:
             if self._one(shape, SH.path) is not None:
                 return self._inner_property(shape)
-            self._check_parameters(shape, NODE_PARAMETERS - {SH.sparql} - PAIRS, "shape inside sh:node/sh:not/sh:and/sh:or/sh:xone")
+            self._check_parameters(shape, NODE_PARAMETERS - {SH.sparql} - TOP_LEVEL_ONLY, "shape inside sh:node/sh:not/sh:and/sh:or/sh:xone")
             tests = self._value_tests(shape, context) + [SameTermTest(v) for v in self._has_values(shape)]
             tests += [self._inner_property(p) for p in self._all(shape, SH.property) if not self._deactivated(p)]
             return ShapeTest(tuple(tests))
@@ -375,7 +388,7 @@ class _Compiler:
             self._inside.pop()
 
     def _inner_property(self, shape: Node) -> PropertyTest:
-        self._check_parameters(shape, PROPERTY_PARAMETERS - PAIRS, "property shape inside sh:node/sh:not/sh:and/sh:or/sh:xone")
+        self._check_parameters(shape, PROPERTY_PARAMETERS - TOP_LEVEL_ONLY, "property shape inside sh:node/sh:not/sh:and/sh:or/sh:xone")
         path = self._path(shape)
         return PropertyTest(path, self._count(shape, SH.minCount) or 0, self._count(shape, SH.maxCount),
                             self._unique_lang(shape), tuple(self._has_values(shape)),
