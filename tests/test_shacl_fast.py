@@ -426,6 +426,42 @@ def test_closed_shapes_match_pyshacl() -> None:
         ("a", "r", "3"), ("a", "r", "http://example.org/b"), ("a", "s", "x"), ("b", "r", "4")]
 
 
+QUALIFIED_SHAPES = """
+@prefix sh:  <http://www.w3.org/ns/shacl#> .
+@prefix ex:  <http://example.org/> .
+ex:Hand a sh:NodeShape ; sh:targetClass ex:Hand ;
+    sh:property [ sh:path ex:digit ; sh:qualifiedValueShape [ sh:class ex:Thumb ] ; sh:qualifiedValueShapesDisjoint true ;
+                  sh:qualifiedMinCount 1 ; sh:qualifiedMaxCount 1 ; sh:message "one thumb" ] ,
+                [ sh:path ex:digit ; sh:qualifiedValueShape [ sh:class ex:Finger ] ; sh:qualifiedValueShapesDisjoint true ;
+                  sh:qualifiedMinCount 4 ; sh:message "four fingers" ] .
+ex:AnyHand a sh:NodeShape ; sh:targetClass ex:Hand ;  # a shape of its own: no sibling of the two above
+    sh:property [ sh:path ex:digit ; sh:qualifiedValueShape [ sh:class ex:Finger ] ; sh:qualifiedMaxCount 4 ;
+                  sh:message "at most four fingers, thumbs that are fingers too included" ] .
+"""
+
+QUALIFIED_DATA = """
+@prefix ex:  <http://example.org/> .
+ex:left a ex:Hand ; ex:digit ex:t, ex:f1, ex:f2, ex:f3, ex:f4 .
+ex:right a ex:Hand ; ex:digit ex:t, ex:tf, ex:f1, ex:f2, ex:f3, ex:f4 .
+ex:none a ex:Hand .
+ex:t a ex:Thumb . ex:tf a ex:Thumb, ex:Finger .
+ex:f1 a ex:Finger . ex:f2 a ex:Finger . ex:f3 a ex:Finger . ex:f4 a ex:Finger .
+"""
+
+
+def test_qualified_value_shapes_match_pyshacl() -> None:
+    """sh:qualifiedMinCount/MaxCount, with sh:qualifiedValueShapesDisjoint (a thumb that is a finger counts
+    for neither) and without (it counts), and a focus node with no values at all."""
+    shapes = Graph().parse(data=QUALIFIED_SHAPES, format="turtle")
+    store = store_of(Graph().parse(data=QUALIFIED_DATA, format="turtle"))
+    expected = Counter(run_shacl(held(store), shapes, Graph())[0])
+    got = Counter(validate_store(store, shapes))
+    assert got == expected
+    assert sorted((v.focus.rsplit("/", 1)[-1], v.message) for v in got) == [
+        ("none", "four fingers"), ("none", "one thumb"),
+        ("right", "at most four fingers, thumbs that are fingers too included")]
+
+
 # --------------------------------------------------------------------------- what it refuses
 
 SH_PREFIXES = """
@@ -444,7 +480,7 @@ UNSUPPORTED = {
     "sh:in with a literal not in Oxigraph's canonical form": 'ex:S sh:targetClass ex:C ; sh:in ( 4.0 ) ; sh:message "m" .',
     "sh:lessThan": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:lessThan ex:q ; sh:message "m" ] .',
     "sh:equals on a shape inside": 'ex:S sh:targetClass ex:C ; sh:not [ sh:equals ex:q ] ; sh:message "m" .',
-    "sh:qualifiedMinCount": 'ex:S sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:qualifiedValueShape [ sh:class ex:D ] ; sh:qualifiedMinCount 1 ; sh:message "m" ] .',
+    "sh:qualifiedMinCount on a property shape inside": 'ex:S sh:targetClass ex:C ; sh:not [ sh:path ex:p ; sh:qualifiedValueShape [ sh:class ex:D ] ; sh:qualifiedMinCount 1 ] ; sh:message "m" .',
     "an empty sh:and list": 'ex:S sh:targetClass ex:C ; sh:and () ; sh:message "m" .',
     "sh:minCount on a node shape": 'ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:minCount 1 ; sh:message "m" .',
     "the escape \\w": 'ex:S sh:targetClass ex:C ; sh:pattern "^\\\\w+$" ; sh:message "m" .',

@@ -28,7 +28,9 @@ tests/test_shacl_w3c.py, where every test is answered exactly or refused):
   sh:maxExclusive; sh:minCount, sh:maxCount (distinct values); sh:pattern with sh:flags "i"/"m",
   sh:minLength, sh:maxLength, sh:languageIn, sh:uniqueLang; sh:hasValue and sh:in (IRIs and
   literals, compared as terms); sh:equals and sh:disjoint (on shapes with targets); sh:closed
-  with sh:ignoredProperties (on node shapes with targets);
+  with sh:ignoredProperties (on node shapes with targets); sh:qualifiedValueShape with
+  sh:qualifiedMinCount, sh:qualifiedMaxCount and sh:qualifiedValueShapesDisjoint (on property
+  shapes with targets; siblings found as pySHACL finds them);
 * sh:not, sh:and, sh:or, sh:xone, and sh:node where only the top-level results are wanted
   (``compile_shapes(shapes, full_report=False)``: pySHACL nests the node's own results under
   sh:detail, and the build reports those), whose members are node or property shapes made of the
@@ -55,7 +57,7 @@ The modules, laid out as pySHACL lays out its constraint components (one per sec
   (sh:min/maxInclusive, sh:min/maxExclusive), ``cardinality_constraints`` (sh:minCount, sh:maxCount),
   ``string_based_constraints`` (sh:pattern, sh:min/maxLength, sh:languageIn, sh:uniqueLang),
   ``property_pair_constraints`` (sh:equals, sh:disjoint), ``logical_constraints`` (sh:not, sh:and,
-  sh:or, sh:xone), ``shape_based_constraints`` (sh:node, shapes inside the logical ones),
+  sh:or, sh:xone), ``shape_based_constraints`` (sh:node, sh:qualifiedValueShape, shapes inside the others),
   ``other_constraints`` (sh:hasValue, sh:in, sh:closed), ``sparql_constraints`` (sh:sparql) and ``paths``
   (property paths).
 

@@ -22,7 +22,7 @@ from kg.build.shacl.logical_constraints import AndTest, NotTest, OrTest, XoneTes
 from kg.build.shacl.paths import SparqlPath, read_path
 from kg.build.shacl.other_constraints import ClosedConstraint, HasValueConstraint, InTest, SameTermTest
 from kg.build.shacl.property_pair_constraints import PairConstraint
-from kg.build.shacl.shape_based_constraints import NodeTest, PropertyTest, ShapeTest
+from kg.build.shacl.shape_based_constraints import NodeTest, PropertyTest, QualifiedCountConstraint, ShapeTest
 from kg.build.shacl.sparql_constraints import SparqlConstraint, check_select, outer_group_start
 from kg.build.shacl.string_based_constraints import (LanguageInTest, LengthTest, PatternTest, UniqueLangConstraint,
                                                      portable_pattern)
@@ -42,9 +42,11 @@ PROPERTY_PARAMETERS = {SH[p] for p in ("path", "class", "datatype", "pattern", "
                                        "maxInclusive", "minExclusive", "maxExclusive",
                                        "languageIn", "minLength", "maxLength", "nodeKind", "hasValue", "in",
                                        "not", "and", "or", "xone", "node", "equals", "disjoint", "minCount",
-                                       "maxCount", "uniqueLang")}
+                                       "maxCount", "uniqueLang", "qualifiedValueShape", "qualifiedMinCount",
+                                       "qualifiedMaxCount", "qualifiedValueShapesDisjoint")}
 #: Parameters compiled as constraints of shapes with targets only, never as tests inside other shapes.
-TOP_LEVEL_ONLY = {SH.equals, SH.disjoint, SH.closed, SH.ignoredProperties}
+TOP_LEVEL_ONLY = {SH.equals, SH.disjoint, SH.closed, SH.ignoredProperties, SH.qualifiedValueShape,
+                  SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint}
 #: Predicates any shape may have: targets, and what only describes or switches it.
 COMMON_PREDICATES = {SH[p] for p in ("targetClass", "targetSubjectsOf", "targetObjectsOf", "targetNode", "name", "description", "message",
                                      "severity", "deactivated", "order", "group")}
@@ -241,7 +243,34 @@ class _Compiler:
             self.constraints.append(UniqueLangConstraint(source, focus))
         self.constraints += [HasValueConstraint(source, focus, value) for value in self._has_values(shape)]
         self.constraints += self._pairs(shape, path, focus)
+        self.constraints += self._qualified(shape, source, focus, path)
         self.constraints += [ValueConstraint(source, focus, test) for test in self._value_tests(shape, frozenset({path}))]
+
+    def _qualified(self, shape: Node, source: Source, focus: Focus, path: Node) -> list[QualifiedCountConstraint]:
+        """sh:qualifiedValueShape: one count constraint per qualified shape and bound (siblings as pySHACL finds
+        them: the qualified shapes of the property shapes of every shape that has this one as sh:property)."""
+        qualified = self._all(shape, SH.qualifiedValueShape)
+        low, high = self._count(shape, SH.qualifiedMinCount), self._count(shape, SH.qualifiedMaxCount)
+        if not qualified:
+            if low is not None or high is not None or self._one(shape, SH.qualifiedValueShapesDisjoint) is not None:
+                raise UnsupportedShape("sh:qualifiedMinCount/MaxCount/ValueShapesDisjoint without sh:qualifiedValueShape", shape)
+            return []
+        if low is None and high is None:
+            raise UnsupportedShape("sh:qualifiedValueShape without sh:qualifiedMinCount or sh:qualifiedMaxCount", shape)
+        disjoint = self._flag(shape, SH.qualifiedValueShapesDisjoint)
+        context = frozenset({path})
+        found = []
+        for value_shape in qualified:
+            siblings = set()
+            if disjoint:
+                siblings = {q for parent in self.g.subjects(SH.property, shape) for s in self.g.objects(parent, SH.property)
+                            for q in self.g.objects(s, SH.qualifiedValueShape) if q != value_shape}
+            test = self._inner(value_shape, context)
+            others = tuple(self._inner(q, context) for q in sorted(siblings, key=lambda n: n.n3()))
+            for bound, at_most in ((high, True), (low, False)):
+                if bound is not None:
+                    found.append(QualifiedCountConstraint(source, focus, test, others, bound, at_most))
+        return found
 
     def _allowed(self, shape: Node) -> tuple[URIRef, ...]:
         """The predicates a closed shape allows: its property shapes' IRI paths and sh:ignoredProperties."""
