@@ -232,6 +232,8 @@ TARGET_SHAPES = """
 @prefix ex:  <http://example.org/> .
 ex:Thing a rdfs:Class, sh:NodeShape ; sh:property [ sh:path ex:n ; sh:datatype xsd:integer ; sh:message "an integer" ] .
 ex:Kind rdfs:subClassOf rdfs:Class .
+ex:Special a rdfs:Class ; sh:property [ sh:path ex:mark ; sh:maxCount 1 ; sh:message "one mark at most" ] .
+ex:Inner a rdfs:Class ; sh:nodeKind sh:BlankNode ; sh:message "not a shape: nothing refers to it" .
 ex:Gadget a ex:Kind, sh:NodeShape ; sh:nodeKind sh:IRI ; sh:message "an IRI" .
 ex:Listed a sh:NodeShape ; sh:targetNode ex:a, ex:absent, "9", 42 ; sh:pattern "^[a-z/:.]+$" ; sh:message "lower case" .
 ex:Objects a sh:NodeShape ; sh:targetObjectsOf ex:link ; sh:class ex:Thing ; sh:message "links go to things" .
@@ -243,14 +245,16 @@ TARGET_DATA = """
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 @prefix ex:  <http://example.org/> .
 ex:Special <http://www.w3.org/2000/01/rdf-schema#subClassOf> ex:Thing .
-ex:a a ex:Special ; ex:n 1, "two" ; ex:link ex:b, ex:a, "text" .
+ex:a a ex:Special ; ex:n 1, "two" ; ex:link ex:b, ex:a, "text" ; ex:mark 1, 2 .
+ex:c a ex:Inner .
 ex:b a ex:Gadget ; ex:n "3"^^xsd:integer ; ex:flag true, "1"^^xsd:boolean, "2"^^xsd:boolean, "none"^^xsd:boolean .
 _:g a ex:Gadget ; ex:flag "yes"^^xsd:boolean, "TRUE"^^xsd:boolean .
 """
 
 
 def test_targets_match_pyshacl() -> None:
-    """Implicit class targets (an rdfs:Class, or an instance of a subclass of it, that is a shape),
+    """Implicit class targets (an rdfs:Class, or an instance of a subclass of it, that is a shape: typed as
+    one or, untyped, the subject of sh:property),
     sh:targetNode IRIs and literals (present in the data or not), sh:targetObjectsOf, and ill-typed
     booleans: only "true", "false", "1" and "0" are valid, and pySHACL reads "2" and "none"^^xsd:boolean
     as one ill-typed "false" (one result for ex:b; "yes" and "TRUE" are two for _:g)."""
@@ -261,7 +265,8 @@ def test_targets_match_pyshacl() -> None:
     got = Counter(validate_store(store, shapes))
     assert got == expected
     by_shape = Counter(v.message for v in got.elements())
-    assert by_shape == {"an integer": 1, "an IRI": 1, "lower case": 2, "links go to things": 2, "a boolean": 3}
+    assert by_shape == {"an integer": 1, "an IRI": 1, "lower case": 2, "links go to things": 2, "a boolean": 3,
+                        "one mark at most": 1}
 
 
 FEATURE_SHAPES = """

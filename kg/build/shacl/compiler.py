@@ -180,8 +180,15 @@ class _Compiler:
         return bool(set(self.g.objects(node, RDF.type)) & classes)
 
     def _class_shapes(self) -> set[Node]:
-        """The shapes that are also classes: they target their instances without sh:targetClass."""
-        shapes = set(self.g.subjects(RDF.type, SH.NodeShape)) | set(self.g.subjects(RDF.type, SH.PropertyShape))
+        """The shapes that are also classes: they target their instances without sh:targetClass. Shapes as
+        pySHACL finds them: typed, subjects of sh:property or sh:node, or values of a shape-expecting parameter."""
+        g = self.g
+        shapes = set(g.subjects(RDF.type, SH.NodeShape)) | set(g.subjects(RDF.type, SH.PropertyShape))
+        shapes |= set(g.subjects(SH.property, None)) | set(g.subjects(SH.node, None))
+        for parameter in (SH.property, SH.node, SH["not"], SH.qualifiedValueShape):
+            shapes |= set(g.objects(None, parameter))
+        for parameter in (SH["and"], SH["or"], SH.xone):
+            shapes |= {member for members in g.objects(None, parameter) for member in g.items(members)}
         return {s for s in shapes if self._is_class(s)}
 
     def _top_level(self, shape: Node) -> None:
