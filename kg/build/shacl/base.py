@@ -72,7 +72,8 @@ class Run:
             for row in self.store.query(f"SELECT ?c ?s WHERE {{ {union} }}"):
                 if isinstance(row["s"], ox.NamedNode):
                     found[URIRef(row["c"].value)].add(str(row["s"]))
-                elif next(self.store.quads_for_pattern(None, ox.NamedNode(str(RDF.type)), row["s"]), None) is not None:
+                elif next(self.store.quads_for_pattern(None, ox.NamedNode(str(RDF.type)), row["s"], ox.DefaultGraph()),
+                          None) is not None:
                     # A query cannot name a blank node of the store: refused rather than its instances skipped.
                     raise UnsupportedShape(f"instances of a blank-node subclass of {row['c']} in the data")
         return {c: sorted(terms) for c, terms in found.items()}
