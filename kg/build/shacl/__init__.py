@@ -27,7 +27,8 @@ tests/test_shacl_w3c.py, where every test is answered exactly or refused):
 * sh:class, sh:datatype, sh:nodeKind; sh:minInclusive, sh:maxInclusive, sh:minExclusive,
   sh:maxExclusive; sh:minCount, sh:maxCount (distinct values); sh:pattern with sh:flags "i"/"m",
   sh:minLength, sh:maxLength, sh:languageIn, sh:uniqueLang; sh:hasValue and sh:in (IRIs and
-  literals, compared as terms); sh:equals and sh:disjoint (on shapes with targets); sh:closed
+  literals, compared as terms); sh:equals and sh:disjoint (on shapes with targets); sh:lessThan and
+  sh:lessThanOrEquals (on property shapes with targets, each pair ordered as pySHACL orders it); sh:closed
   with sh:ignoredProperties (on node shapes with targets); sh:qualifiedValueShape with
   sh:qualifiedMinCount, sh:qualifiedMaxCount and sh:qualifiedValueShapesDisjoint (on property
   shapes with targets; siblings found as pySHACL finds them);
@@ -42,8 +43,8 @@ tests/test_shacl_w3c.py, where every test is answered exactly or refused):
 
 Anything else in the sh: namespace, and the corners of these features listed where they are read
 (README, "SHACL and OWL fast paths refuse"), raise :class:`UnsupportedShape` naming the feature,
-when the shapes are compiled or, for what only the data shows (instances of a blank-node subclass),
-when they run. Nothing is skipped silently: kg.build.validate then validates with pySHACL, with a
+when the shapes are compiled or, for what only the data shows (instances of a blank-node subclass,
+a blank node compared by sh:lessThan), when they run. Nothing is skipped silently: kg.build.validate then validates with pySHACL, with a
 warning naming the feature. A validation report in the shapes graph (the W3C tests hold their
 expected one) is ignored, as pySHACL ignores it.
 
@@ -56,7 +57,7 @@ The modules, laid out as pySHACL lays out its constraint components (one per sec
 * ``value_constraints`` (sh:class, sh:datatype, sh:nodeKind), ``value_range_constraints``
   (sh:min/maxInclusive, sh:min/maxExclusive), ``cardinality_constraints`` (sh:minCount, sh:maxCount),
   ``string_based_constraints`` (sh:pattern, sh:min/maxLength, sh:languageIn, sh:uniqueLang),
-  ``property_pair_constraints`` (sh:equals, sh:disjoint), ``logical_constraints`` (sh:not, sh:and,
+  ``property_pair_constraints`` (sh:equals, sh:disjoint, sh:lessThan, sh:lessThanOrEquals), ``logical_constraints`` (sh:not, sh:and,
   sh:or, sh:xone), ``shape_based_constraints`` (sh:node, sh:qualifiedValueShape, shapes inside the others),
   ``other_constraints`` (sh:hasValue, sh:in, sh:closed), ``sparql_constraints`` (sh:sparql) and ``paths``
   (property paths).

@@ -21,7 +21,7 @@ from kg.build.shacl.cardinality_constraints import CountConstraint
 from kg.build.shacl.logical_constraints import AndTest, NotTest, OrTest, XoneTest
 from kg.build.shacl.paths import SparqlPath, read_path
 from kg.build.shacl.other_constraints import ClosedConstraint, HasValueConstraint, InTest, SameTermTest
-from kg.build.shacl.property_pair_constraints import PairConstraint
+from kg.build.shacl.property_pair_constraints import OrderConstraint, PairConstraint
 from kg.build.shacl.shape_based_constraints import NodeTest, PropertyTest, QualifiedCountConstraint, ShapeTest
 from kg.build.shacl.sparql_constraints import SparqlConstraint, check_select, outer_group_start
 from kg.build.shacl.string_based_constraints import (LanguageInTest, LengthTest, PatternTest, UniqueLangConstraint,
@@ -42,10 +42,12 @@ PROPERTY_PARAMETERS = {SH[p] for p in ("path", "class", "datatype", "pattern", "
                                        "maxInclusive", "minExclusive", "maxExclusive",
                                        "languageIn", "minLength", "maxLength", "nodeKind", "hasValue", "in",
                                        "not", "and", "or", "xone", "node", "equals", "disjoint", "minCount",
-                                       "maxCount", "uniqueLang", "qualifiedValueShape", "qualifiedMinCount",
+                                       "maxCount", "uniqueLang", "lessThan", "lessThanOrEquals",
+                                       "qualifiedValueShape", "qualifiedMinCount",
                                        "qualifiedMaxCount", "qualifiedValueShapesDisjoint")}
 #: Parameters compiled as constraints of shapes with targets only, never as tests inside other shapes.
-TOP_LEVEL_ONLY = {SH.equals, SH.disjoint, SH.closed, SH.ignoredProperties, SH.qualifiedValueShape,
+TOP_LEVEL_ONLY = {SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals, SH.closed, SH.ignoredProperties,
+                  SH.qualifiedValueShape,
                   SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint}
 #: Predicates any shape may have: targets, and what only describes or switches it.
 COMMON_PREDICATES = {SH[p] for p in ("targetClass", "targetSubjectsOf", "targetObjectsOf", "targetNode", "name", "description", "message",
@@ -168,7 +170,7 @@ class _Compiler:
                 raise UnsupportedShape(_qname(cls))
 
     def _check_parameters(self, node: Node, allowed: set[URIRef], kind: str) -> None:
-        for predicate in set(self.g.predicates(node, None)):
+        for predicate in sorted(set(self.g.predicates(node, None)), key=str):  # the same feature named every run
             if str(predicate).startswith(str(SH)) and predicate not in allowed | COMMON_PREDICATES:
                 raise UnsupportedShape(f"{_qname(predicate)} on a {kind}", node)
 
@@ -251,6 +253,12 @@ class _Compiler:
         self.constraints += [HasValueConstraint(source, focus, value) for value in self._has_values(shape)]
         self.constraints += self._pairs(shape, path, focus)
         self.constraints += self._qualified(shape, source, focus, path)
+        for parameter, or_equal in ((SH.lessThan, False), (SH.lessThanOrEquals, True)):
+            for other in self._all(shape, parameter):
+                if not isinstance(other, URIRef):
+                    raise UnsupportedShape(f"{_qname(parameter)} that is not an IRI", shape)
+                self.predicates.add(other)
+                self.constraints.append(OrderConstraint(source, focus, other, or_equal))
         self.constraints += [ValueConstraint(source, focus, test) for test in self._value_tests(shape, frozenset({path}))]
 
     def _qualified(self, shape: Node, source: Source, focus: Focus, path: Node) -> list[QualifiedCountConstraint]:
