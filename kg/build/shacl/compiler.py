@@ -32,11 +32,14 @@ from kg.namespaces import SH
 
 # --------------------------------------------------------------------------- what is supported
 
+#: Parameters of sh:qualifiedValueShape's component: without it they activate nothing (SHACL 2.1 and pySHACL).
+UNREAD_WITHOUT_SHAPE = ("qualifiedMinCount", "qualifiedMaxCount", "qualifiedValueShapesDisjoint")
 #: Parameters a node shape may have (besides the common ones).
 NODE_PARAMETERS = {SH[p] for p in ("class", "datatype", "pattern", "flags", "minInclusive", "maxInclusive",
                                    "minExclusive", "maxExclusive", "languageIn", "minLength", "maxLength",
                                    "nodeKind", "hasValue", "in", "not", "and", "or", "xone", "node",
-                                   "equals", "disjoint", "closed", "ignoredProperties", "property", "sparql")}
+                                   "equals", "disjoint", "closed", "ignoredProperties", "property", "sparql",
+                                   *UNREAD_WITHOUT_SHAPE)}
 #: Parameters a property shape may have (besides the common ones).
 PROPERTY_PARAMETERS = {SH[p] for p in ("path", "class", "datatype", "pattern", "flags", "minInclusive",
                                        "maxInclusive", "minExclusive", "maxExclusive",
@@ -265,11 +268,9 @@ class _Compiler:
         """sh:qualifiedValueShape: one count constraint per qualified shape and bound (siblings as pySHACL finds
         them: the qualified shapes of the property shapes of every shape that has this one as sh:property)."""
         qualified = self._all(shape, SH.qualifiedValueShape)
-        low, high = self._count(shape, SH.qualifiedMinCount), self._count(shape, SH.qualifiedMaxCount)
         if not qualified:
-            if low is not None or high is not None or self._one(shape, SH.qualifiedValueShapesDisjoint) is not None:
-                raise UnsupportedShape("sh:qualifiedMinCount/MaxCount/ValueShapesDisjoint without sh:qualifiedValueShape", shape)
-            return []
+            return []  # the counts alone activate no constraint component
+        low, high = self._count(shape, SH.qualifiedMinCount), self._count(shape, SH.qualifiedMaxCount)
         if low is None and high is None:
             raise UnsupportedShape("sh:qualifiedValueShape without sh:qualifiedMinCount or sh:qualifiedMaxCount", shape)
         disjoint = self._flag(shape, SH.qualifiedValueShapesDisjoint)
