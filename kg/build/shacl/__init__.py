@@ -23,7 +23,8 @@ tests/test_shacl_w3c.py, where every test is answered exactly or refused):
   path are the focus nodes of the inner shape, reported once per outer focus node reaching them, as
   pySHACL reports them);
 * with ``full_report=False``, sh:path expressions: sh:inversePath, sequences, sh:alternativePath,
-  sh:oneOrMorePath (``paths``: run as SPARQL property paths, reported in SPARQL syntax);
+  sh:oneOrMorePath, sh:zeroOrMorePath, sh:zeroOrOnePath (``paths``: run as SPARQL property paths,
+  reported in SPARQL syntax);
 * sh:class, sh:datatype, sh:nodeKind; sh:minInclusive, sh:maxInclusive, sh:minExclusive,
   sh:maxExclusive; sh:minCount, sh:maxCount (distinct values); sh:pattern with sh:flags "i"/"m",
   sh:minLength, sh:maxLength, sh:languageIn, sh:uniqueLang; sh:hasValue and sh:in (IRIs and
@@ -44,7 +45,8 @@ tests/test_shacl_w3c.py, where every test is answered exactly or refused):
 Anything else in the sh: namespace, and the corners of these features listed where they are read
 (README, "SHACL and OWL fast paths refuse"), raise :class:`UnsupportedShape` naming the feature,
 when the shapes are compiled or, for what only the data shows (instances of a blank-node subclass,
-a blank node compared by sh:lessThan), when they run. Nothing is skipped silently: kg.build.validate then validates with pySHACL, with a
+a blank node compared by sh:lessThan, a target node absent from the data when a path is
+zero-length), when they run. Nothing is skipped silently: kg.build.validate then validates with pySHACL, with a
 warning naming the feature. A validation report in the shapes graph (the W3C tests hold their
 expected one) is ignored, as pySHACL ignores it.
 

@@ -48,14 +48,23 @@ class Run:
     """What one validation needs to know about the store before the constraint queries run."""
 
     def __init__(self, store: ox.Store, classes: set[URIRef], predicates: set[URIRef],
-                 uncertain: dict[UncertainTest, set[Node]]) -> None:
+                 uncertain: dict[UncertainTest, set[Node]], present: tuple[Node, ...] = ()) -> None:
         """``classes``, ``predicates``, ``uncertain``: those of the compiled shapes (kg.build.shacl.compiler)."""
         self.store = store
+        self._check_present(present)
         self.subclasses = self._subclasses(classes)
         self.instantiated = self._present(sorted({t for terms in self.subclasses.values() for t in terms}), f"?s {TYPE} ?x")
         self.used = self._present(sorted(p.n3() for p in predicates), "?s ?x ?o")
         self.failing = {test: self._failing(test, paths) for test, paths in uncertain.items()}
         self._names = itertools.count()
+
+    def _check_present(self, nodes: tuple[Node, ...]) -> None:
+        """``nodes``: target nodes that must be terms of the validated graph (zero-length paths need them)."""
+        for node in nodes:
+            term, graph = to_oxigraph(node), ox.DefaultGraph()
+            as_subject = not isinstance(term, ox.Literal) and next(self.store.quads_for_pattern(term, None, None, graph), None)
+            if not as_subject and next(self.store.quads_for_pattern(None, None, term, graph), None) is None:
+                raise UnsupportedShape(f"a zero-length path from the target node {node.n3()}, which the data does not mention")
 
     def fresh(self) -> str:
         """A variable name of its own, for the patterns nested in EXISTS."""
@@ -214,6 +223,8 @@ class ValuesFocus(Focus):
 
 def path_used(path: Node, run: Run) -> bool:
     """Whether the store has a triple of the path's predicates (an IRI, or a kg.build.shacl.paths.SparqlPath)."""
+    if not isinstance(path, URIRef) and path.zero_length:
+        return True  # every focus node is a value of its own
     predicates = [path] if isinstance(path, URIRef) else list(path.predicates)
     return any(p.n3() in run.used for p in predicates)
 

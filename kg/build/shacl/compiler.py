@@ -109,9 +109,11 @@ class CompiledShapes:
         self.classes: set[URIRef] = compiler.classes
         self.predicates: set[URIRef] = compiler.predicates
         self.uncertain: dict[UncertainTest, set[Node]] = compiler.uncertain
+        #: Target nodes that must be in the data, as the shapes have a zero-length path (kg.build.shacl.paths).
+        self.present: tuple[Node, ...] = compiler.present
 
     def validate(self, store: ox.Store) -> list[Violation]:
-        run = Run(store, self.classes, self.predicates, self.uncertain)
+        run = Run(store, self.classes, self.predicates, self.uncertain, self.present)
         found = []
         for constraint in self.constraints:
             if constraint.may_fail(run):
@@ -135,9 +137,12 @@ class _Compiler:
         self.uncertain: dict[UncertainTest, set[Node]] = {}
         self._inside: list[Node] = []
         self._nesting: list[Node] = []  # property shapes nested in property shapes, outermost first
+        self._zero_length = False
         self._check_vocabulary()
         for shape in sorted({s for t in TARGETS for s in shapes.subjects(t, None)} | self._class_shapes(), key=str):
             self._top_level(shape)
+        targets = sorted(set(shapes.objects(None, SH.targetNode)), key=lambda n: n.n3())
+        self.present: tuple[Node, ...] = tuple(targets) if self._zero_length else ()
 
     # ---- reading
 
@@ -327,6 +332,7 @@ class _Compiler:
         if isinstance(path, SparqlPath) and self.full_report:
             raise UnsupportedShape(f"the sh:path {path} (not an IRI) in a full report (pySHACL reports a copy of "
                                    "the path's blank nodes)", shape)
+        self._zero_length |= isinstance(path, SparqlPath) and path.zero_length
         return path
 
     def _count(self, shape: Node, predicate: URIRef) -> int | None:
