@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
@@ -22,6 +22,9 @@ from rdflib.term import Node
 
 from kg.build.report import Violation
 from kg.terms import to_oxigraph, to_rdflib
+
+if TYPE_CHECKING:
+    from kg.build.shacl.paths import SparqlPath
 
 TYPE = RDF.type.n3()
 
@@ -194,7 +197,7 @@ class ValuesFocus(Focus):
     reaches it, so each of its results is reported that many times (:meth:`multiplicity`)."""
 
     outer: Focus | None = None
-    path: URIRef | None = None
+    path: URIRef | SparqlPath | None = None
 
     def enumerate(self, run: Run) -> str:
         f = run.fresh()
@@ -221,7 +224,7 @@ class ValuesFocus(Focus):
         return counts
 
 
-def path_used(path: Node, run: Run) -> bool:
+def path_used(path: URIRef | SparqlPath, run: Run) -> bool:
     """Whether the store has a triple of the path's predicates (an IRI, or a kg.build.shacl.paths.SparqlPath)."""
     if not isinstance(path, URIRef) and path.zero_length:
         return True  # every focus node is a value of its own
@@ -255,7 +258,7 @@ class Source:
     name: str | None
     description: str | None
     message: str
-    path: URIRef | None
+    path: URIRef | SparqlPath | None
     written: tuple[tuple[ox.Term, ox.Term], ...] = ()
 
     def violation(self, component: str, focus: ox.Term, value: ox.Term | None, message: str | None = None,

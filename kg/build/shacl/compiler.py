@@ -269,7 +269,7 @@ class _Compiler:
                 self.constraints.append(OrderConstraint(source, focus, other, or_equal))
         self.constraints += [ValueConstraint(source, focus, test) for test in self._value_tests(shape, frozenset({path}))]
 
-    def _qualified(self, shape: Node, source: Source, focus: Focus, path: Node) -> list[QualifiedCountConstraint]:
+    def _qualified(self, shape: Node, source: Source, focus: Focus, path: URIRef | SparqlPath) -> list[QualifiedCountConstraint]:
         """sh:qualifiedValueShape: one count constraint per qualified shape and bound (siblings as pySHACL finds
         them: the qualified shapes of the property shapes of every shape that has this one as sh:property)."""
         qualified = self._all(shape, SH.qualifiedValueShape)
@@ -302,7 +302,7 @@ class _Compiler:
             raise UnsupportedShape("sh:ignoredProperties that are not IRIs", shape)
         return tuple(sorted(allowed, key=str))
 
-    def _pairs(self, shape: Node, path: URIRef | None, focus: Focus) -> list[PairConstraint]:
+    def _pairs(self, shape: Node, path: URIRef | SparqlPath | None, focus: Focus) -> list[PairConstraint]:
         """sh:equals and sh:disjoint of a shape with targets (inside another shape they are refused)."""
         pairs: list[PairConstraint] = []
         for parameter, equals in ((SH.equals, True), (SH.disjoint, False)):
@@ -313,7 +313,7 @@ class _Compiler:
                 pairs.append(PairConstraint(self._source(shape, path, focus), focus, other, equals))
         return pairs
 
-    def _source(self, shape: Node, path: URIRef | None, focus: Focus, message: Node | None = None) -> Source:
+    def _source(self, shape: Node, path: URIRef | SparqlPath | None, focus: Focus, message: Node | None = None) -> Source:
         """The report fields of a shape's results; ``message``: a SPARQL constraint's own, reported first."""
         messages = [message] if message is not None else list(self.g.objects(shape, SH.message))
         if not self.full_report and len(messages) != 1:

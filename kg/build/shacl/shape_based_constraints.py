@@ -18,6 +18,7 @@ from typing import Iterator
 from kg.build.report import Violation
 from kg.build.shacl.base import Constraint, Focus, Run, Source, Test
 from kg.build.shacl.cardinality_constraints import distinct_values
+from kg.build.shacl.paths import SparqlPath
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class ShapeTest(Test):
 class PropertyTest(Test):
     """A property shape inside sh:or/sh:not: every constraint holds on the values of its path."""
 
-    path: URIRef
+    path: URIRef | SparqlPath
     min_count: int
     max_count: int | None
     unique_lang: bool
