@@ -60,7 +60,7 @@ SPARQL_PREDICATES = {SH[p] for p in ("select", "prefixes", "declare", "prefix", 
 #: The vocabulary of validation reports: a shapes graph may hold one (the W3C tests do), never read.
 REPORT_PREDICATES = {SH[p] for p in ("conforms", "result", "focusNode", "resultPath", "value", "sourceShape",
                                      "sourceConstraintComponent", "resultSeverity", "resultMessage", "detail")}
-REPORT_TYPES = {SH.ValidationReport, SH.ValidationResult, SH.Violation, SH.Warning, SH.Info}
+REPORT_TYPES = {SH.ValidationReport, SH.ValidationResult}
 #: Predicates of path expressions (kg.build.shacl.paths reads them, refusing the zero-length ones).
 PATH_PREDICATES = {SH[p] for p in ("inversePath", "alternativePath", "oneOrMorePath", "zeroOrMorePath", "zeroOrOnePath")}
 SUPPORTED_PREDICATES = (NODE_PARAMETERS | PROPERTY_PARAMETERS | COMMON_PREDICATES | SPARQL_PREDICATES | REPORT_PREDICATES
