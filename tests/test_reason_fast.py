@@ -190,6 +190,57 @@ def test_a_construct_outside_the_proven_subset_falls_back_to_owlrl(caplog):
     assert "owl#sameAs" in caplog.text and "owlrl instead" in caplog.text
 
 
+#: One small graph per instance rule the compiled path ("oxigraph", kg/build/owl_rl_rules.py) claims, named as
+#: in OWL 2 Profiles, table 4-9, with the conclusion it must draw (so that agreeing on nothing cannot pass).
+RULES = {
+    "cax-sco": ("ex:A rdfs:subClassOf ex:B . ex:B rdfs:subClassOf ex:C . ex:x a ex:A .", "ex:x a ex:C"),
+    "prp-dom": ("ex:p rdfs:domain ex:A . ex:A rdfs:subClassOf ex:B . ex:x ex:p ex:y .", "ex:x a ex:B"),
+    "prp-rng": ('ex:p rdfs:range ex:A . ex:x ex:p ex:y, "a literal" .', "ex:y a ex:A"),
+    "prp-spo1": ("ex:p rdfs:subPropertyOf ex:q . ex:q rdfs:subPropertyOf ex:r . ex:x ex:p ex:y .", "ex:x ex:r ex:y"),
+    "prp-inv1": ("ex:p owl:inverseOf ex:q . ex:x ex:p ex:y .", "ex:y ex:q ex:x"),
+    "prp-inv2": ("ex:p owl:inverseOf ex:q . ex:x ex:q ex:y .", "ex:y ex:p ex:x"),
+    "prp-inv1 then prp-dom": ("ex:p owl:inverseOf ex:q . ex:q rdfs:domain ex:A . ex:x ex:p ex:y .", "ex:y a ex:A"),
+}
+
+
+def _triple(text: str) -> tuple:
+    graph = _parse(text + " .")
+    return next(iter(graph))
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_each_compiled_rule_infers_what_owlrl_infers(rule, caplog):
+    data, conclusion = RULES[rule]
+    with caplog.at_level(logging.WARNING):
+        inferred = _assert_same_inferences(_parse(data))
+    assert _triple(conclusion) in inferred
+    assert "reasoning the whole graph" not in caplog.text  # the compiled rules drew it, no fallback
+
+
+#: Schemas the compiled rules cannot follow: they are refused (NotCompilable) and the graph reasoned by
+#: reasonable, which owlrl agrees with on them.
+REFUSED = {
+    "a blank-node super-class": ("ex:A rdfs:subClassOf _:c . ex:x a ex:A .", "rdf-schema#subClassOf"),
+    "a blank-node domain": ("ex:p rdfs:domain _:c . ex:x ex:p ex:y .", "rdf-schema#domain"),
+    "a blank-node range": ("ex:p rdfs:range _:c . ex:y ex:p ex:x .", "rdf-schema#range"),
+    "a sub-property of rdf:type": ("ex:kind rdfs:subPropertyOf rdf:type . ex:A rdfs:subClassOf ex:B . ex:x ex:kind ex:A .",
+                                   "sub-property or inverse of"),
+    "an inverse of rdf:type": ("ex:kind owl:inverseOf rdf:type . ex:A rdfs:subClassOf ex:B . ex:A ex:kind ex:x .",
+                               "sub-property or inverse of"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_schema_the_compiled_rules_cannot_follow_falls_back(case, caplog):
+    data, reason = REFUSED[case]
+    graph = _parse("@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> . " + data)
+    with caplog.at_level(logging.WARNING):
+        inferred = _assert_same_inferences(graph)
+    assert "reasoning the whole graph with reasonable" in caplog.text and reason in caplog.text
+    x = URIRef(EX + "x")
+    assert any(s == x and p == RDF.type for s, p, _ in inferred)  # owlrl types ex:x in each case
+
+
 # --- generated graphs ---------------------------------------------------------------------------------
 
 

@@ -43,7 +43,8 @@ _NOT_BUILTIN = "(!isIRI(?{v}) || " + " && ".join(f'!STRSTARTS(STR(?{{v}}), "{ns}
 
 
 class NotCompilable(Exception):
-    """The schema lets instance data derive schema triples; the whole graph needs the general engine."""
+    """The schema lets instance data derive schema triples or types the tables cannot follow (a sub-property
+    of rdf:type, a blank-node class); the whole graph needs the general engine."""
 
 
 def schema_triples(store: ox.Store, ontology_graph: str) -> list[ox.Quad]:
@@ -79,8 +80,10 @@ class InstanceRules:
         def pairs(predicate: URIRef) -> dict[str, set[str]]:
             table: dict[str, set[str]] = defaultdict(set)
             for s, _, o in schema.triples((None, predicate, None)):
-                if isinstance(s, URIRef) and isinstance(o, URIRef):
-                    table[str(s)].add(str(o))
+                if not (isinstance(s, URIRef) and isinstance(o, URIRef)):
+                    # A SPARQL update cannot name a blank node: its instances would go untyped.
+                    raise NotCompilable(f"a blank-node class or property in {predicate.n3()} ({s.n3()} {o.n3()})")
+                table[str(s)].add(str(o))
             return table
 
         sub_class, sub_property = pairs(RDFS.subClassOf), pairs(RDFS.subPropertyOf)
@@ -112,6 +115,8 @@ class InstanceRules:
 
     def _check_no_schema_output(self) -> None:
         for _, q in self.same_direction + self.inverse_direction:
+            if q == _TYPE:  # each table is applied to the asserted triples once: derived types get no super-classes
+                raise NotCompilable(f"a sub-property or inverse of {q}: instance triples would derive types")
             if q.startswith(BUILTIN) and q not in ANNOTATIONS:
                 raise NotCompilable(f"instance triples would derive {q} triples")
         for _, d in self.super_classes + self.subject_types + self.object_types:

@@ -1,7 +1,7 @@
 """Logical constraint components, https://www.w3.org/TR/shacl/#core-components-logical.
 
-sh:not and sh:or (sh:and and sh:xone are refused): tests of one value node, made of the tests of
-their member shapes (shape_based_constraints).
+sh:not, sh:and, sh:or and sh:xone: tests of one value node, made of the tests of their member shapes
+(shape_based_constraints).
 """
 
 from __future__ import annotations
@@ -27,3 +27,23 @@ class OrTest(Test):
 
     def passes(self, x: str, run: Run) -> str:
         return "(" + " || ".join(s.passes(x, run) for s in self.shapes) + ")"
+
+
+@dataclass(frozen=True)
+class AndTest(Test):
+    shapes: tuple[Test, ...]
+    component = "AndConstraintComponent"
+
+    def passes(self, x: str, run: Run) -> str:
+        return "(" + " && ".join(s.passes(x, run) for s in self.shapes) + ")"
+
+
+@dataclass(frozen=True)
+class XoneTest(Test):
+    """Exactly one member shape holds (a member listed twice counts twice, as pySHACL counts it)."""
+
+    shapes: tuple[Test, ...]
+    component = "XoneConstraintComponent"
+
+    def passes(self, x: str, run: Run) -> str:
+        return "((" + " + ".join(f"IF({s.passes(x, run)}, 1, 0)" for s in self.shapes) + ") = 1)"

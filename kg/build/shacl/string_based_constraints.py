@@ -1,10 +1,10 @@
 """String-based constraint components, https://www.w3.org/TR/shacl/#core-components-string.
 
-sh:pattern (with sh:flags) and sh:languageIn, tests of one value node, and sh:uniqueLang, a
-constraint on the values of a path (sh:minLength and sh:maxLength are refused). sh:pattern is an
-UncertainTest: Python's re (pySHACL's) and Oxigraph's regex must read the pattern alike
-(:func:`portable_pattern` refuses the others), and the strings they match differently are matched
-in Python.
+sh:pattern (with sh:flags), sh:minLength, sh:maxLength and sh:languageIn, tests of one value node,
+and sh:uniqueLang, a constraint on the values of a path. sh:pattern is an UncertainTest: Python's re
+(pySHACL's) and Oxigraph's regex must read the pattern alike (:func:`portable_pattern` refuses the
+others), and the strings they match differently are matched in Python. So are the lengths of
+literals other than strings, whose lexical form rdflib may write otherwise than Oxigraph.
 """
 
 from __future__ import annotations
@@ -79,6 +79,31 @@ def portable_pattern(pattern: Node, flags: str, shape: Node) -> str:
     if probe["ok"] is None:
         raise UnsupportedShape(f"sh:pattern {text!r} is not a regular expression Oxigraph reads", shape)
     return text
+
+
+@dataclass(frozen=True)
+class LengthTest(UncertainTest):
+    """sh:minLength (``at_most`` False) or sh:maxLength: the length of the value's string; a blank node fails."""
+
+    limit: int
+    at_most: bool
+
+    @property
+    def component(self) -> str:  # type: ignore[override]
+        return "MaxLengthConstraintComponent" if self.at_most else "MinLengthConstraintComponent"
+
+    def known(self, x: str) -> str:
+        return f"!isLiteral({x}) || DATATYPE({x}) IN ({XSD.string.n3()}, {RDF.langString.n3()})"
+
+    def verdict(self, x: str) -> str:
+        return f"!isBlank({x}) && STRLEN(STR({x})) {'<=' if self.at_most else '>='} {self.limit}"
+
+    def decide(self, value: Node) -> bool:
+        """pySHACL's Min/MaxLengthConstraintComponent on one value."""
+        if isinstance(value, BNode):
+            return False
+        length = len(str(value))
+        return length <= self.limit if self.at_most else length >= self.limit
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ NODE_KINDS = {
 #: Lexical forms that rdflib certainly reads as a valid value of the datatype (others go to Python).
 SURELY_VALID = {
     XSD.integer: r"^[+-]?[0-9]+$",
+    XSD.boolean: r"^(true|false|1|0)$",  # the whole lexical space: "TRUE", "yes", " true" are ill-typed
     XSD.date: r"^[1-9][0-9]{3}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)$",
 }
 #: The Python type pySHACL requires of a literal's value for these datatypes; others pass unparsed.
