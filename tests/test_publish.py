@@ -93,7 +93,8 @@ def test_a_release_that_fails_its_check_is_discarded_and_the_served_one_stays(sn
     assert not (root / "releases" / manifest["build_id"]).exists()
 
 
-def test_kg_publish_reports_and_exits_as_documented(shipped, snapshot, tmp_path: Path, capsys) -> None:
+def test_kg_publish_reports_and_exits_as_documented(shipped, snapshot, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("KG_BUILD_DIR_NAME", str(shipped.build_dir))  # the session's release, not the checkout's build/
     root = tmp_path / "oxigraph"
     assert main(["--root", str(shipped.root), "publish", "oxigraph", str(root)]) == 0
     out = capsys.readouterr().out

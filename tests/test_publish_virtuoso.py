@@ -115,7 +115,9 @@ def test_the_served_virtuoso_answers_while_the_next_release_is_published_and_a_b
     assert union_count(served.url) == expected
 
 
-def test_kg_publish_virtuoso_reports_each_finding(shipped, snapshot: Snapshot, tmp_path: Path, ports, capsys) -> None:
+def test_kg_publish_virtuoso_reports_each_finding(shipped, snapshot: Snapshot, tmp_path: Path, ports, capsys,
+                                                  monkeypatch) -> None:
+    monkeypatch.setenv("KG_BUILD_DIR_NAME", str(shipped.build_dir))  # the session's release, not the checkout's build/
     root = tmp_path / "virtuoso"
     port_args = ["--http-port", str(ports["http_port"]), "--sql-port", str(ports["sql_port"])]
     assert main(["--root", str(shipped.root), "publish", "virtuoso", str(root), *port_args]) == 1
