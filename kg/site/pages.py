@@ -13,6 +13,7 @@ import pyoxigraph as ox
 
 from kg.formats import HTML, RDF_FORMATS
 from kg.site.describe import DATE_PROPERTIES, DATE_WORDS, IC, NO_DATE, RDF, RDF_LANGSTRING, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, SCHEMA_NAME, SKOS, TERM_LABELS, XSD, XSD_STRING, Description, GraphInfo, Linked, NaryRow, curie, dated, event_range, fallback_label, format_date, format_range, natural, to_jsonld
+from kg.site.asof import Evidence, held_at
 from kg.site.echoes import Fact, fold_echoes, group_by_predicate, vocabularies
 from kg.site.urls import Urls
 
@@ -215,7 +216,8 @@ class PageBuilder:
                 facts.append({"heading": heading, "text": "", "values": [self.link(i, with_when=False) for i in dict.fromkeys(iris)]})
         return facts
 
-    def nary(self, rows: list[NaryRow], member_side: bool) -> list[dict]:
+    def nary(self, rows: list[NaryRow], member_side: bool, evidence: dict[str, Evidence] | None = None) -> list[dict]:
+        """The rows as the tables show them; with ``evidence`` (a page as of a date), each says why it is shown."""
         out = []
         for row in rows:
             others = row.organisation if member_side else row.member
@@ -227,7 +229,8 @@ class PageBuilder:
             out.append({"node": self.link(row.node, with_when=False), "kind": self.type_label(row.kind),
                         "others": [self.link(o, with_when=False) for o in others],
                         "roles": [self.link(r, with_when=False) for r in row.role],
-                        "when": when, "attested": attested, "sort": key or "9999", "sources": self.sources(row.graphs)})
+                        "when": when, "attested": attested, "sort": key or "9999", "sources": self.sources(row.graphs),
+                        "evidence": evidence_text(evidence[row.node]) if evidence else None})
         out.sort(key=lambda r: (r["sort"], r["others"][0]["text"].casefold() if r["others"] else "", r["node"]["text"]))
         return out
 
@@ -292,7 +295,19 @@ class PageBuilder:
         out.sort(key=lambda s: (s["info"].inferred, s["info"].source is None, s["info"].short))
         return out
 
-    def build(self) -> dict:
+    def event_start(self, iri: str) -> str | None:
+        linked = self.d.linked.get(iri)
+        start = linked.dates.get("startDate") if linked else None
+        return start.value if start is not None else None
+
+    def held(self, rows: list[NaryRow], at: str | None) -> tuple[list[NaryRow], dict[str, Evidence] | None]:
+        """All rows, or as of ``at`` only those whose evidence agrees with it (kg.site.asof)."""
+        if at is None:
+            return rows, None
+        found = {row.node: e for row in rows if (e := held_at(row, at, self.event_start)) is not None}
+        return [row for row in rows if row.node in found], found
+
+    def build(self, as_of: str | None = None) -> dict:
         d = self.d
         path = self.urls.path(d.iri) or d.iri
         types = [self.link(t.value, g, with_when=False) for (p, t), g in d.own.items()
@@ -301,12 +316,18 @@ class PageBuilder:
         alt = sorted({o.value for o in d.values(SKOS + "altLabel") if isinstance(o, ox.Literal)})
         shown_in_nary = {r.node for r in d.nary_as_member + d.nary_as_organisation}
         inbound = self.inbound(shown_in_nary)
-        as_member = self.nary(d.nary_as_member, member_side=True)
-        as_organisation = self.nary(d.nary_as_organisation, member_side=False)
+        members_of, member_evidence = self.held(d.nary_as_member, as_of)
+        holders, holder_evidence = self.held(d.nary_as_organisation, as_of)
+        as_member = self.nary(members_of, member_side=True, evidence=member_evidence)
+        as_organisation = self.nary(holders, member_side=False, evidence=holder_evidence)
+        every = len(d.nary_as_member) + len(d.nary_as_organisation)
         return {
             "iri": d.iri, "curie": curie(d.iri), "path": path, "label": d.label(), "types": types, "alt_labels": alt,
             "key_facts": self.key_facts(), "rows": self.rows(),
             "as_member": as_member, "as_organisation": as_organisation,
+            "as_of": None if as_of is None else {"date": as_of, "text": format_date(as_of, _DATE_TYPES[len(as_of)]),
+                                                  "shown": len(as_member) + len(as_organisation), "of": every},
+            "has_nary": bool(every),
             "timeline": self.timeline(inbound, as_member + as_organisation),
             "inbound": inbound, "inbound_shown": len(d.inbound), "inbound_total": d.inbound_total,
             "inbound_inferred": d.inbound_inferred, "inbound_query": self.urls.editor(inbound_query(d.iri), f"What links to {d.label()}"),
@@ -318,9 +339,22 @@ class PageBuilder:
         }
 
 
-def page_model(description: Description, urls: Urls) -> dict:
-    """Everything the resource template shows, as plain data."""
-    return PageBuilder(description, urls).build()
+def page_model(description: Description, urls: Urls, as_of: str | None = None) -> dict:
+    """Everything the resource template shows, as plain data; ``as_of`` (checked by kg.site.asof.parse_as_of):
+    only the memberships and posts that held then."""
+    return PageBuilder(description, urls).build(as_of)
+
+
+_DATE_TYPES = {4: XSD + "gYear", 7: XSD + "gYearMonth", 10: XSD + "date"}
+
+
+def evidence_text(evidence: Evidence) -> str:
+    """How a row shown as of a date says why: a period, or a date the sources attest it at (and only that)."""
+    if evidence.kind == "period":
+        return f"held {evidence.date}"
+    when = format_date(evidence.date, _DATE_TYPES.get(len(evidence.date), XSD + "date"))
+    how = "stated as of" if evidence.kind == "stated" else "shown at an event on"
+    return f"{how} {when}: the sources attest it at this date, they give no period"
 
 def embedded_jsonld(description: Description) -> dict:
     """The JSON-LD a page embeds for schema.org consumers: the description with schema.org as the vocabulary

@@ -45,6 +45,7 @@ from kg.site.catalogue import DATED_KINDS, MAIN_CLASSES, Catalogue
 from kg.site.describe import RDF_LANGSTRING, XSD_STRING, Describer, curie
 from kg.site.graph_facts import GRAPH_DOWNLOAD_FORMATS, facts_page
 from kg.site.maps import CityMap
+from kg.site.asof import BadDate, parse_as_of
 from kg.site.pages import PAGE_FORMATS, page_model
 from kg.site.urls import Urls
 from kg.web.negotiation import client_has, content_type, negotiated
@@ -166,8 +167,15 @@ def _resource(path: str, kind: str | None) -> Response:
         headers["Content-Location"] = f"{route}.{chosen.suffix}"
     if chosen is HTML:
         graph = _graph_facts(s, iri) if iri in s.store.snapshot.manifest["graphs"] else None
-        return _page("resource.html", headers=headers, r=page_model(description, s.urls), place_map=s.maps.of(iri, s.urls),
-                     graph=graph)
+        as_of = request.args.get("asOf", "").strip()
+        try:
+            model = page_model(description, s.urls, parse_as_of(as_of) if as_of else None)
+        except BadDate as bad:
+            model, status = page_model(description, s.urls), 400
+            model["as_of_problem"] = str(bad)
+        else:
+            status = 200
+        return _page("resource.html", status=status, headers=headers, r=model, place_map=s.maps.of(iri, s.urls), graph=graph)
     return _finish(description.serialize(chosen), chosen.media_type, headers=headers)
 
 
