@@ -251,3 +251,16 @@ def test_a_replica_whose_engine_is_gone_fails_its_health_check_and_answers_502(s
     finally:
         second.stop()
         application.extensions["kg.releases"].close()
+
+
+def test_an_offset_without_limit_is_answered_and_the_engine_survives(client) -> None:
+    # Virtuoso 7.2.5 crashes on ORDER BY … OFFSET without LIMIT over a non-empty result (and answers OFFSET
+    # without LIMIT or ORDER BY by a 500): our layer bounds the OFFSET by the row cap it would cut at anyway.
+    everything = json.loads(sparql(client, "SELECT ?l WHERE { ?s rdfs:label ?l } ORDER BY ?l LIMIT 5").data)
+    response = sparql(client, "SELECT ?l WHERE { ?s rdfs:label ?l } ORDER BY ?l OFFSET 1")
+    assert response.status_code == 200
+    rows = json.loads(response.data)["results"]["bindings"]
+    assert rows[:4] == everything["results"]["bindings"][1:]
+    assert response.headers["KG-Result-Truncated"] == "max-rows=50"
+    assert sparql(client, "SELECT ?s WHERE { ?s ?p ?o } OFFSET 2").status_code == 200
+    assert sparql(client, "ASK { city:berlin a ic:City }").status_code == 200

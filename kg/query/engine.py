@@ -82,7 +82,8 @@ class EngineClient:
             _PARSER.query(job.query, prefixes=PREFIXES)
         except SyntaxError as error:
             raise QuerySyntaxError(str(error)) from None
-        body, media_type = self._post(_for_engine(job.query, self._dataset(job)),
+        query = _bounded(job.query, job.max_rows + 1) if fmt.results is not None else job.query
+        body, media_type = self._post(_for_engine(query, self._dataset(job)),
                                       RESULTS if fmt.results is not None else TRIPLES, timeout_s, max_rows=job.max_rows + 1)
         if fmt.results is not None:
             if b'"bnode"' in body:
@@ -166,6 +167,8 @@ class EngineClient:
 
 #: A BASE declaration opening a query (after blanks and comments). Virtuoso 7.2 takes one only before any PREFIX.
 _LEADING_BASE = re.compile(r"\A(?:[ \t\r\n]|#[^\r\n]*)*BASE[ \t\r\n]*<[^>]*>", re.IGNORECASE)
+#: An OFFSET keyword, maybe of the query's solution modifiers (:func:`_bounded` checks by parsing).
+_OFFSET = re.compile(r"\bOFFSET\b", re.IGNORECASE)
 _OUR_PREFIXES = " ".join(f"PREFIX {p}: <{iri}>" for p, iri in PREFIXES.items())
 
 
@@ -177,6 +180,22 @@ def _for_engine(query: str, dataset: tuple[tuple[str, ...], tuple[str, ...]]) ->
     base = _LEADING_BASE.match(query)
     cut = base.end() if base else 0
     return f"{virtuoso_dataset(*dataset)} {query[:cut]} {_OUR_PREFIXES}\n{query[cut:]}"
+
+
+def _bounded(query: str, limit: int) -> str:
+    """The query with ``LIMIT limit`` after an OFFSET that has none: Virtuoso 7.2.5 crashes (the whole server)
+    on ``ORDER BY … OFFSET n`` without LIMIT over a non-empty result, and answers an OFFSET without LIMIT or
+    ORDER BY by a 500 (SR350 "TOP parameter < 0"). Our row cap cuts at ``limit`` rows anyway, so the answer is
+    the same; the LIMIT is added only where Oxigraph parses the query with it (it then had none, and nothing
+    follows its solution modifiers)."""
+    if not _OFFSET.search(query):
+        return query
+    candidate = f"{query}\nLIMIT {limit}"
+    try:
+        _PARSER.query(candidate, prefixes=PREFIXES)
+    except SyntaxError:
+        return query
+    return candidate
 
 
 def _valid_blank_nodes(body: bytes) -> bytes:

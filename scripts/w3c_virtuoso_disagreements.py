@@ -1,0 +1,79 @@
+"""Write tests/w3c/virtuoso-disagreements.json: the W3C cases Virtuoso behind our layer answers unlike Oxigraph.
+
+Runs tests/test_w3c_engine.py with its known disagreements ignored (``--runxfail``), and files each failing
+case under a category read from the failure (Virtuoso's error code and message, or a wrong answer), with a
+one-line reason. Review the biggest categories by hand afterwards: the file is the list the tests apply.
+
+    python scripts/w3c_virtuoso_disagreements.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULE = ROOT / "tests" / "test_w3c_engine.py"
+OUT = ROOT / "tests" / "w3c" / "virtuoso-disagreements.json"
+#: (pattern in the failure, category): the first that matches names the category.
+CATEGORIES = [
+    (r"syntax error at 'BASE'", "Virtuoso 400: BASE only as the first declaration"),
+    (r"Bad character '\\\\\\\\'", "Virtuoso 400: no escape in a prefixed name"),
+    (r"Unknown function|Undefined function|SP031|is not a known function|built-in function", "Virtuoso 400: unknown function"),
+    (r"cannot run it: Virtuoso 37000", "Virtuoso 400: syntax it does not parse"),
+    (r"cannot run it", "Virtuoso 400: other"),
+    (r"failed on it: Virtuoso (\w+) Error (\w+)", "error 500"),
+    (r"assert 500 == 200", "error 500"),
+    (r"assert 200 == 400", "answers where Oxigraph refuses"),
+    (r"assert \d+ == \d+", "another status"),
+    (r".", "wrong answer"),
+]
+
+
+class Recorder:
+    """Keeps each failing case's failure text (pytest's long representation, ``-vv``: untruncated)."""
+
+    def __init__(self) -> None:
+        self.failures: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.when == "call" and report.failed and "[" in report.nodeid:
+            self.failures[report.nodeid.split("[", 1)[1][:-1]] = str(report.longrepr)
+
+
+def categorise(text: str) -> tuple[str, str]:
+    """(category, one-line reason) of a failure."""
+    for pattern, category in CATEGORIES:
+        found = re.search(pattern, text)
+        if found:
+            break
+    if category == "error 500":
+        code = re.search(r"Virtuoso \w+ Error (\w+):? ?([^\\\n]{0,80})", text)
+        category = f"error 500 {code.group(1)}" if code else category
+        return category, code.group(2).strip() if code else "the engine failed on the query"
+    message = re.search(r"(?:SP\d+|Error \w+): ([^\\\n]{0,120})", text)
+    if message and category.startswith("Virtuoso 400"):
+        return category, message.group(1).strip()
+    if category == "wrong answer":
+        fmt = re.search(r"AssertionError: \(?'(\w+)'", text)
+        return category, f"the answer differs from Oxigraph's ({fmt.group(1) if fmt else 'every'} format)"
+    line = re.search(r"^E\s+(.+)$", text, re.MULTILINE)
+    return category, (line.group(1) if line else "")[:120]
+
+
+def main() -> int:
+    recorder = Recorder()
+    pytest.main(["-q", "-vv", "-p", "no:cacheprovider", "--runxfail", "-o", "console_output_style=classic",
+                 "--no-header", "-rN", "--tb=long", str(MODULE)], plugins=[recorder])
+    entries = {case: dict(zip(("category", "reason"), categorise(text))) for case, text in sorted(recorder.failures.items())}
+    OUT.write_text(json.dumps(entries, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{len(entries)} disagreements written to {OUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
