@@ -264,3 +264,13 @@ def test_an_offset_without_limit_is_answered_and_the_engine_survives(client) -> 
     assert response.headers["KG-Result-Truncated"] == "max-rows=50"
     assert sparql(client, "SELECT ?s WHERE { ?s ?p ?o } OFFSET 2").status_code == 200
     assert sparql(client, "ASK { city:berlin a ic:City }").status_code == 200
+
+
+def test_select_star_has_the_columns_of_the_embedded_store(client) -> None:
+    # SELECT * leaves the order of columns to the engine: Virtuoso 7.2's is not Oxigraph's, so ours is Oxigraph's.
+    import pyoxigraph as ox
+
+    query = "SELECT * WHERE { ?s ?p ?o . ?o ?q ?z } LIMIT 1"
+    embedded = [v.value for v in ox.Store().query(query).variables]
+    assert json.loads(sparql(client, query).data)["head"]["vars"] == embedded
+    assert sparql(client, query, accept="text/csv").data.startswith(",".join(embedded).encode() + b"\r\n")

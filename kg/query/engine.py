@@ -79,16 +79,17 @@ class EngineClient:
         fmt = BY_NAME[job.format_name]
         started = time.perf_counter()
         try:  # parsed (not evaluated) by Oxigraph, so a syntax error reads as on the embedded store
-            _PARSER.query(job.query, prefixes=PREFIXES)
+            parsed = _PARSER.query(job.query, prefixes=PREFIXES)
         except SyntaxError as error:
             raise QuerySyntaxError(str(error)) from None
+        columns = [v.value for v in parsed.variables] if isinstance(parsed, ox.QuerySolutions) else None
         query = _bounded(job.query, job.max_rows + 1) if fmt.results is not None else job.query
         body, media_type = self._post(_for_engine(query, self._dataset(job)),
                                       RESULTS if fmt.results is not None else TRIPLES, timeout_s, max_rows=job.max_rows + 1)
         if fmt.results is not None:
-            if b'"bnode"' in body:
-                body = _valid_blank_nodes(body)
             result = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+            if b'"bnode"' in body or (columns is not None and [v.value for v in result.variables] != columns):
+                result = ox.parse_query_results(_as_ours(body, columns), format=ox.QueryResultsFormat.JSON)
         elif media_type in TRIPLE_MEDIA_TYPES:
             result = [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.TURTLE)]
         else:
@@ -198,10 +199,14 @@ def _bounded(query: str, limit: int) -> str:
     return candidate
 
 
-def _valid_blank_nodes(body: bytes) -> bytes:
+def _as_ours(body: bytes, columns: list[str] | None) -> bytes:
     """The JSON results with every blank node relabelled ``b0``, ``b1``, … (the same label for the same node):
-    labels only identify nodes within one answer, and Virtuoso's (``nodeID://b10006``) are not valid ones."""
+    labels only identify nodes within one answer, and Virtuoso's (``nodeID://b10006``) are not valid ones;
+    and a SELECT's columns in the order Oxigraph gives them (``columns``), so that ``SELECT *`` has the
+    columns of the embedded store (Virtuoso orders them otherwise)."""
     answer = json.loads(body)
+    if columns is not None and sorted(answer.get("head", {}).get("vars", ())) == sorted(columns):
+        answer["head"]["vars"] = columns
     labels: dict[str, str] = {}
     for row in answer.get("results", {}).get("bindings", ()):
         for term in row.values():
