@@ -202,13 +202,17 @@ def _bounded(query: str, limit: int) -> str:
 def _as_ours(body: bytes, columns: list[str] | None) -> bytes:
     """The JSON results with every blank node relabelled ``b0``, ``b1``, … (the same label for the same node):
     labels only identify nodes within one answer, and Virtuoso's (``nodeID://b10006``) are not valid ones;
-    and a SELECT's columns in the order Oxigraph gives them (``columns``), so that ``SELECT *`` has the
-    columns of the embedded store (Virtuoso orders them otherwise)."""
+    and a SELECT's columns as Oxigraph reads them from the query (``columns``), so that ``SELECT *`` has the
+    columns of the embedded store (Virtuoso orders them otherwise, and over no variable answers one it
+    invents, ``_star_fake``)."""
     answer = json.loads(body)
-    if columns is not None and sorted(answer.get("head", {}).get("vars", ())) == sorted(columns):
-        answer["head"]["vars"] = columns
+    if columns is not None:
+        answer.setdefault("head", {})["vars"] = columns
     labels: dict[str, str] = {}
     for row in answer.get("results", {}).get("bindings", ()):
+        if columns is not None:
+            for name in set(row) - set(columns):
+                del row[name]
         for term in row.values():
             _relabel(term, labels)
     return json.dumps(answer).encode()
