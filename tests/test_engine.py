@@ -277,3 +277,13 @@ def test_select_star_has_the_columns_of_the_embedded_store(client) -> None:
     # Over no variable, Virtuoso answers a column it invents (_star_fake): there is none, as on the embedded store.
     assert json.loads(sparql(client, "SELECT * WHERE { }").data) == {"head": {"vars": []},
                                                                     "results": {"bindings": [{}]}}
+
+
+def test_several_opening_bases_are_read_as_oxigraph_reads_them(client) -> None:
+    # Virtuoso 7.2 takes one BASE, first: ours sends the opening ones as one, each resolved against the last.
+    response = sparql(client, "BASE <http://example.org/a/b>\n# the second is relative\nBASE <c/>\n"
+                              "SELECT (<d> AS ?iri) WHERE { }")
+    assert response.status_code == 200, response.data
+    assert json.loads(response.data)["results"]["bindings"] == [{"iri": {"type": "uri", "value": "http://example.org/a/c/d"}}]
+    error = sparql(client, "BASE <http://example.org/>\nSELECT ?x WHERE {\n ?x ?y }")
+    assert error.status_code == 400 and error.data.decode().startswith("Invalid SPARQL query: error at 3:")

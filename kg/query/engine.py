@@ -13,6 +13,7 @@ and the pages always name the release the answers come from.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import re
@@ -166,8 +167,8 @@ class EngineClient:
             self._local.connection = None
 
 
-#: A BASE declaration opening a query (after blanks and comments). Virtuoso 7.2 takes one only before any PREFIX.
-_LEADING_BASE = re.compile(r"\A(?:[ \t\r\n]|#[^\r\n]*)*BASE[ \t\r\n]*<[^>]*>", re.IGNORECASE)
+#: A BASE declaration (after blanks and comments). Virtuoso 7.2 takes one, and only before any PREFIX.
+_BASE = re.compile(r"(?:[ \t\r\n]|#[^\r\n]*)*BASE[ \t\r\n]*<([^>]*)>", re.IGNORECASE)
 #: An OFFSET keyword, maybe of the query's solution modifiers (:func:`_bounded` checks by parsing).
 _OFFSET = re.compile(r"\bOFFSET\b", re.IGNORECASE)
 _OUR_PREFIXES = " ".join(f"PREFIX {p}: <{iri}>" for p, iri in PREFIXES.items())
@@ -177,10 +178,16 @@ def _for_engine(query: str, dataset: tuple[tuple[str, ...], tuple[str, ...]]) ->
     """The query as the engine is sent it, on one line of ours before the client's text: the dataset as
     Virtuoso's pragmas (:func:`kg.snapshot.virtuoso_dataset`: they override a FROM in the query, which is
     right, the dataset named being the query's FROM or the request's parameters that override it), then
-    (after a leading BASE, which Virtuoso takes only first) our prefixes, as /sparql predeclares them."""
-    base = _LEADING_BASE.match(query)
-    cut = base.end() if base else 0
-    return f"{virtuoso_dataset(*dataset)} {query[:cut]} {_OUR_PREFIXES}\n{query[cut:]}"
+    (after the query's opening BASE, which Virtuoso takes only first, and only one) our prefixes, as /sparql
+    predeclares them; the client's lines keep their numbers, plus one."""
+    bases, cut = [], 0
+    while (declaration := _BASE.match(query, cut)) is not None:
+        bases.append(declaration.group(1))
+        cut = declaration.end()
+    # Several BASEs opening a query are one: each resolved against the one before (as Oxigraph reads them).
+    head = f"BASE <{functools.reduce(urllib.parse.urljoin, bases)}>" if bases else ""
+    lines = "\n" * query[:cut].count("\n")
+    return f"{virtuoso_dataset(*dataset)} {head} {_OUR_PREFIXES}{lines}\n{query[cut:]}"
 
 
 def _bounded(query: str, limit: int) -> str:
