@@ -26,14 +26,21 @@ CATEGORIES = [
     (r"cannot run it: Virtuoso 37000", "Virtuoso 400: a valid query it refuses"),
     (r"cannot run it", "Virtuoso 400: other"),
     (r"failed on it: Virtuoso (\w+) Error (\w+)", "error 500"),
-    (r"assert 500 == 200", "error 500"),
-    (r"assert 200 == 400", "answers where Oxigraph refuses"),
-    (r"assert \d+ == \d+", "another status"),
+    (r"assert \(?500 == 200", "error 500"),
+    (r"assert \(?500 == 400", "error 500 where Oxigraph refuses (400)"),
+    (r"assert \(?200 == 400", "answers where Oxigraph refuses"),
+    (r"assert \(?\d+ == \d+", "another status"),
     (r"AssertionError: \w+\n.*assert (True|False) == (True|False)", "wrong answer: the other boolean"),
     (r"AssertionError: \w+\n.*assert \[", "wrong answer: other columns"),
     (r"AssertionError: \('(turtle|ntriples|jsonld|rdfxml)'", "wrong answer: other triples"),
     (r".", "wrong answer: other solutions"),
 ]
+
+#: Reasons of wrong answers, reviewed by hand for the biggest groups (by the test's folder).
+REVIEWED = {
+    "sparql11/aggregates": "numeric aggregates typed or written otherwise (SUM/AVG as xsd:decimal, doubles as 30000.0)",
+    "sparql11/functions": "other values (hashes of non-ASCII strings, numeric lexical forms, string functions on numbers)",
+}
 
 
 class Recorder:
@@ -47,22 +54,22 @@ class Recorder:
             self.failures[report.nodeid.split("[", 1)[1][:-1]] = str(report.longrepr)
 
 
-def categorise(text: str) -> tuple[str, str]:
-    """(category, one-line reason) of a failure."""
+def categorise(case: str, text: str) -> tuple[str, str]:
+    """(category, one-line reason) of the failure of ``case``."""
     for pattern, category in CATEGORIES:
-        found = re.search(pattern, text)
-        if found:
+        if re.search(pattern, text):
             break
-    if category == "error 500":
+    if category.startswith("error 500"):
         code = re.search(r"Virtuoso \w+ Error (\w+):? ?([^\\\n]{0,80})", text)
-        category = f"error 500 {code.group(1)}" if code else category
+        category = f"error 500 {code.group(1)}" if code and category == "error 500" else category
         return category, code.group(2).strip() if code else "the engine failed on the query"
     message = re.search(r"(?:SP\d+|Error \w+): ([^\\\n]{0,120})", text)
     if message and category.startswith("Virtuoso 400"):
         return category, message.group(1).strip()
     if category.startswith("wrong answer"):
         fmt = re.search(r"AssertionError: \(?'(\w+)'", text)
-        return category, f"the answer differs from Oxigraph's ({fmt.group(1) if fmt else 'every'} format)"
+        return category, REVIEWED.get(case.split("/manifest")[0],
+                                      f"the answer differs from Oxigraph's ({fmt.group(1) if fmt else 'every'} format)")
     line = re.search(r"^E\s+(.+)$", text, re.MULTILINE)
     return category, (line.group(1) if line else "")[:120]
 
@@ -71,7 +78,7 @@ def main() -> int:
     recorder = Recorder()
     pytest.main(["-q", "-vv", "-p", "no:cacheprovider", "--runxfail", "-o", "console_output_style=classic",
                  "--no-header", "-rN", "--tb=long", str(MODULE)], plugins=[recorder])
-    entries = {case: dict(zip(("category", "reason"), categorise(text))) for case, text in sorted(recorder.failures.items())}
+    entries = {case: dict(zip(("category", "reason"), categorise(case, text))) for case, text in sorted(recorder.failures.items())}
     OUT.write_text(json.dumps(entries, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{len(entries)} disagreements written to {OUT.relative_to(ROOT)}")
     return 0
