@@ -287,3 +287,16 @@ def test_several_opening_bases_are_read_as_oxigraph_reads_them(client) -> None:
     assert json.loads(response.data)["results"]["bindings"] == [{"iri": {"type": "uri", "value": "http://example.org/a/c/d"}}]
     error = sparql(client, "BASE <http://example.org/>\nSELECT ?x WHERE {\n ?x ?y }")
     assert error.status_code == 400 and error.data.decode().startswith("Invalid SPARQL query: error at 3:")
+
+
+def test_a_function_oxigraph_lacks_is_400_as_on_the_embedded_store(client) -> None:
+    response = sparql(client, "PREFIX q: <http://example.org/> SELECT * WHERE { FILTER (q:name()) }")
+    assert response.status_code == 400
+    assert "The custom function <http://example.org/name> is not supported" in response.data.decode()
+
+
+def test_an_engine_answer_no_parser_reads_is_a_500_naming_the_engine(client) -> None:
+    # Virtuoso 7.2 answers IRI("iri") of a query with no BASE as the relative IRI <iri>, which is no IRI.
+    response = sparql(client, 'SELECT (IRI("iri") AS ?iri) WHERE { }')
+    assert response.status_code == 500
+    assert response.data.startswith(b"Query failed: the SPARQL engine behind this endpoint answered what cannot be read")

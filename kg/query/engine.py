@@ -27,7 +27,7 @@ import pyoxigraph as ox
 from kg.formats import BY_NAME
 from kg.query.executor import EngineCrashed, QueryJob, QueryOutcome, QuerySyntaxError, QueryTimeout
 from kg.query.result_formats import write
-from kg.query.store import QueryUnsupported
+from kg.query.store import QueryUnsupported, run_query
 from kg.namespaces import PREFIXES
 from kg.snapshot import (ENGINE_EMPTY_GRAPH, ENGINE_RELEASE_GRAPH, ENGINE_RELEASE_PROPERTY, ENGINE_UNION_GRAPH,
                          virtuoso_dataset)
@@ -80,22 +80,21 @@ class EngineClient:
         fmt = BY_NAME[job.format_name]
         started = time.perf_counter()
         try:  # parsed (not evaluated) by Oxigraph, so a syntax error reads as on the embedded store
-            parsed = _PARSER.query(job.query, prefixes=PREFIXES)
+            parsed = run_query(_PARSER, job.query)  # a function Oxigraph lacks is a 400 as on the embedded store
         except SyntaxError as error:
             raise QuerySyntaxError(str(error)) from None
         columns = [v.value for v in parsed.variables] if isinstance(parsed, ox.QuerySolutions) else None
         query = _bounded(job.query, job.max_rows + 1) if fmt.results is not None else job.query
         body, media_type = self._post(_for_engine(query, self._dataset(job)),
                                       RESULTS if fmt.results is not None else TRIPLES, timeout_s, max_rows=job.max_rows + 1)
-        if fmt.results is not None:
-            result = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-            if b'"bnode"' in body or (columns is not None and [v.value for v in result.variables] != columns):
-                result = ox.parse_query_results(_as_ours(body, columns), format=ox.QueryResultsFormat.JSON)
-        elif media_type in TRIPLE_MEDIA_TYPES:
-            result = [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.TURTLE)]
-        else:
+        if fmt.results is None and media_type not in TRIPLE_MEDIA_TYPES:
             raise EngineUnavailable(f"the engine answered a graph query as {media_type or 'nothing'}")
-        written = write(result, fmt, job.max_rows, prefixes=PREFIXES)
+        try:  # results are parsed as they are written: a term no parser takes may surface in either
+            written = write(_parsed(body, columns) if fmt.results is not None else
+                            [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.TURTLE)],
+                            fmt, job.max_rows, prefixes=PREFIXES)
+        except SyntaxError as error:
+            raise EngineCrashed(f"the SPARQL engine behind this endpoint answered what cannot be read: {error}") from None
         return QueryOutcome(written.body, written.rows, written.truncated, time.perf_counter() - started)
 
     def _dataset(self, job: QueryJob) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -204,6 +203,14 @@ def _bounded(query: str, limit: int) -> str:
     except SyntaxError:
         return query
     return candidate
+
+
+def _parsed(body: bytes, columns: list[str] | None) -> ox.QuerySolutions | ox.QueryBoolean:
+    """The engine's JSON results, made ours (:func:`_as_ours`) where they need it."""
+    result = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    if b'"bnode"' in body or (isinstance(result, ox.QuerySolutions) and [v.value for v in result.variables] != columns):
+        result = ox.parse_query_results(_as_ours(body, columns), format=ox.QueryResultsFormat.JSON)
+    return result
 
 
 def _as_ours(body: bytes, columns: list[str] | None) -> bytes:
