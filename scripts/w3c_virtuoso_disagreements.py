@@ -60,16 +60,22 @@ def categorise(case: str, text: str) -> tuple[str, str]:
         if re.search(pattern, text):
             break
     if category.startswith("error 500"):
+        if "answered what cannot be read" in text:
+            return "error 500: an answer no parser reads", re.search(r"cannot be read: ([^\\\n']{0,100})", text).group(1)
         code = re.search(r"Virtuoso \w+ Error (\w+):? ?([^\\\n]{0,80})", text)
         category = f"error 500 {code.group(1)}" if code and category == "error 500" else category
         return category, code.group(2).strip() if code else "the engine failed on the query"
+    if category == "Virtuoso 400: no escape in a prefixed name":
+        return category, "Bad character '\\': no PN_LOCAL_ESC (\\. \\- …) in a local name"
     message = re.search(r"(?:SP\d+|Error \w+): ([^\\\n]{0,120})", text)
     if message and category.startswith("Virtuoso 400"):
         return category, message.group(1).strip()
     if category.startswith("wrong answer"):
         fmt = re.search(r"AssertionError: \(?'(\w+)'", text)
-        return category, REVIEWED.get(case.split("/manifest")[0],
-                                      f"the answer differs from Oxigraph's ({fmt.group(1) if fmt else 'every'} format)")
+        generic = f"the answer differs from Oxigraph's ({fmt.group(1) if fmt else 'every'} format)"
+        if category.endswith("other solutions"):
+            return category, REVIEWED.get(case.split("/manifest")[0], generic)
+        return category, generic
     line = re.search(r"^E\s+(.+)$", text, re.MULTILINE)
     return category, (line.group(1) if line else "")[:120]
 
