@@ -36,9 +36,12 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
+from kg.build.dumps import write_dumps
 from kg.build.writer import write_snapshot
+from kg.config import Settings
 from kg.formats import JSON, JSONLD, NTRIPLES, RDFXML, TSV, TURTLE, XML
 from kg.namespaces import PREFIXES
+from kg.snapshot import Snapshot
 
 SUITE = Path(__file__).parent / "w3c" / "rdf-tests"
 #: Where the vendored files are read from, so that the suite's relative IRIs resolve as in its repository.
@@ -138,20 +141,28 @@ EMPTY_FILES = frozenset(iri for iri in {iri for case in CASES for iri in case.da
                         if not _holds_triples(iri))
 
 
-@pytest.fixture(scope="module")
-def w3c_client(tmp_path_factory, shipped):
-    """The app over one release holding every test's graphs (see the module docstring)."""
-    from kg.web import create_app
-
+def write_release(build_dir: Path) -> Snapshot:
+    """One release in ``build_dir`` holding every test's graphs (see the module docstring)."""
     dataset = ox.Store()
     for iri in sorted({iri for case in CASES for iri in case.data}):
         _load(dataset, iri, ox.NamedNode(DEFAULT_ROLE + iri))
     for iri in sorted({iri for case in CASES for iri in case.graph_data}):
         _load(dataset, iri, ox.NamedNode(iri))
-    build_dir = tmp_path_factory.mktemp("w3c-build")
-    snapshot = write_snapshot(build_dir, dataset, {"input_hash": "0" * 64, "inferred_graph": EMPTY}, keep=1)
-    app = create_app(replace(shipped, max_rows=100_000, query_timeout_s=30.0, client_query_budget_s=0.0,
-                             cache_bytes=0), snapshot)
+    return write_snapshot(build_dir, dataset, {"input_hash": "0" * 64, "inferred_graph": EMPTY}, keep=1,
+                          artefacts=(write_dumps,))  # what `kg publish` loads into an engine
+
+
+def suite_settings(shipped: Settings) -> Settings:
+    """The endpoint's settings for the suite: no row cap, cache or client budget in the way of its answers."""
+    return replace(shipped, max_rows=100_000, query_timeout_s=30.0, client_query_budget_s=0.0, cache_bytes=0)
+
+
+@pytest.fixture(scope="module")
+def w3c_client(tmp_path_factory, shipped):
+    """The app over the suite's release (:func:`write_release`)."""
+    from kg.web import create_app
+
+    app = create_app(suite_settings(shipped), write_release(tmp_path_factory.mktemp("w3c-build")))
     yield app.test_client()
     app.extensions["kg.releases"].close()
 

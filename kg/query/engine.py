@@ -13,6 +13,7 @@ and the pages always name the release the answers come from.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import re
@@ -26,7 +27,7 @@ import pyoxigraph as ox
 from kg.formats import BY_NAME
 from kg.query.executor import EngineCrashed, QueryJob, QueryOutcome, QuerySyntaxError, QueryTimeout
 from kg.query.result_formats import write
-from kg.query.store import QueryUnsupported
+from kg.query.store import QueryUnsupported, run_query
 from kg.namespaces import PREFIXES
 from kg.snapshot import (ENGINE_EMPTY_GRAPH, ENGINE_RELEASE_GRAPH, ENGINE_RELEASE_PROPERTY, ENGINE_UNION_GRAPH,
                          virtuoso_dataset)
@@ -79,20 +80,21 @@ class EngineClient:
         fmt = BY_NAME[job.format_name]
         started = time.perf_counter()
         try:  # parsed (not evaluated) by Oxigraph, so a syntax error reads as on the embedded store
-            _PARSER.query(job.query, prefixes=PREFIXES)
+            parsed = run_query(_PARSER, job.query)  # a function Oxigraph lacks is a 400 as on the embedded store
         except SyntaxError as error:
             raise QuerySyntaxError(str(error)) from None
-        body, media_type = self._post(_for_engine(job.query, self._dataset(job)),
+        columns = [v.value for v in parsed.variables] if isinstance(parsed, ox.QuerySolutions) else None
+        query = _bounded(job.query, job.max_rows + 1) if fmt.results is not None else job.query
+        body, media_type = self._post(_for_engine(query, self._dataset(job)),
                                       RESULTS if fmt.results is not None else TRIPLES, timeout_s, max_rows=job.max_rows + 1)
-        if fmt.results is not None:
-            if b'"bnode"' in body:
-                body = _valid_blank_nodes(body)
-            result = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        elif media_type in TRIPLE_MEDIA_TYPES:
-            result = [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.TURTLE)]
-        else:
+        if fmt.results is None and media_type not in TRIPLE_MEDIA_TYPES:
             raise EngineUnavailable(f"the engine answered a graph query as {media_type or 'nothing'}")
-        written = write(result, fmt, job.max_rows, prefixes=PREFIXES)
+        try:  # results are parsed as they are written: a term no parser takes may surface in either
+            written = write(_parsed(body, columns) if fmt.results is not None else
+                            [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.TURTLE)],
+                            fmt, job.max_rows, prefixes=PREFIXES)
+        except SyntaxError as error:
+            raise EngineCrashed(f"the SPARQL engine behind this endpoint answered what cannot be read: {error}") from None
         return QueryOutcome(written.body, written.rows, written.truncated, time.perf_counter() - started)
 
     def _dataset(self, job: QueryJob) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -164,8 +166,10 @@ class EngineClient:
             self._local.connection = None
 
 
-#: A BASE declaration opening a query (after blanks and comments). Virtuoso 7.2 takes one only before any PREFIX.
-_LEADING_BASE = re.compile(r"\A(?:[ \t\r\n]|#[^\r\n]*)*BASE[ \t\r\n]*<[^>]*>", re.IGNORECASE)
+#: A BASE declaration (after blanks and comments). Virtuoso 7.2 takes one, and only before any PREFIX.
+_BASE = re.compile(r"(?:[ \t\r\n]|#[^\r\n]*)*BASE[ \t\r\n]*<([^>]*)>", re.IGNORECASE)
+#: An OFFSET keyword, maybe of the query's solution modifiers (:func:`_bounded` checks by parsing).
+_OFFSET = re.compile(r"\bOFFSET\b", re.IGNORECASE)
 _OUR_PREFIXES = " ".join(f"PREFIX {p}: <{iri}>" for p, iri in PREFIXES.items())
 
 
@@ -173,18 +177,56 @@ def _for_engine(query: str, dataset: tuple[tuple[str, ...], tuple[str, ...]]) ->
     """The query as the engine is sent it, on one line of ours before the client's text: the dataset as
     Virtuoso's pragmas (:func:`kg.snapshot.virtuoso_dataset`: they override a FROM in the query, which is
     right, the dataset named being the query's FROM or the request's parameters that override it), then
-    (after a leading BASE, which Virtuoso takes only first) our prefixes, as /sparql predeclares them."""
-    base = _LEADING_BASE.match(query)
-    cut = base.end() if base else 0
-    return f"{virtuoso_dataset(*dataset)} {query[:cut]} {_OUR_PREFIXES}\n{query[cut:]}"
+    (after the query's opening BASE, which Virtuoso takes only first, and only one) our prefixes, as /sparql
+    predeclares them; the client's lines keep their numbers, plus one."""
+    bases, cut = [], 0
+    while (declaration := _BASE.match(query, cut)) is not None:
+        bases.append(declaration.group(1))
+        cut = declaration.end()
+    # Several BASEs opening a query are one: each resolved against the one before (as Oxigraph reads them).
+    head = f"BASE <{functools.reduce(urllib.parse.urljoin, bases)}>" if bases else ""
+    lines = "\n" * query[:cut].count("\n")
+    return f"{virtuoso_dataset(*dataset)} {head} {_OUR_PREFIXES}{lines}\n{query[cut:]}"
 
 
-def _valid_blank_nodes(body: bytes) -> bytes:
+def _bounded(query: str, limit: int) -> str:
+    """The query with ``LIMIT limit`` after an OFFSET that has none: Virtuoso 7.2.5 crashes (the whole server)
+    on ``ORDER BY … OFFSET n`` without LIMIT over a non-empty result, and answers an OFFSET without LIMIT or
+    ORDER BY by a 500 (SR350 "TOP parameter < 0"). Our row cap cuts at ``limit`` rows anyway, so the answer is
+    the same; the LIMIT is added only where Oxigraph parses the query with it (it then had none, and nothing
+    follows its solution modifiers)."""
+    if not _OFFSET.search(query):
+        return query
+    candidate = f"{query}\nLIMIT {limit}"
+    try:
+        _PARSER.query(candidate, prefixes=PREFIXES)
+    except SyntaxError:
+        return query
+    return candidate
+
+
+def _parsed(body: bytes, columns: list[str] | None) -> ox.QuerySolutions | ox.QueryBoolean:
+    """The engine's JSON results, made ours (:func:`_as_ours`) where they need it."""
+    result = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    if b'"bnode"' in body or (isinstance(result, ox.QuerySolutions) and [v.value for v in result.variables] != columns):
+        result = ox.parse_query_results(_as_ours(body, columns), format=ox.QueryResultsFormat.JSON)
+    return result
+
+
+def _as_ours(body: bytes, columns: list[str] | None) -> bytes:
     """The JSON results with every blank node relabelled ``b0``, ``b1``, … (the same label for the same node):
-    labels only identify nodes within one answer, and Virtuoso's (``nodeID://b10006``) are not valid ones."""
+    labels only identify nodes within one answer, and Virtuoso's (``nodeID://b10006``) are not valid ones;
+    and a SELECT's columns as Oxigraph reads them from the query (``columns``), so that ``SELECT *`` has the
+    columns of the embedded store (Virtuoso orders them otherwise, and over no variable answers one it
+    invents, ``_star_fake``)."""
     answer = json.loads(body)
+    if columns is not None:
+        answer.setdefault("head", {})["vars"] = columns
     labels: dict[str, str] = {}
     for row in answer.get("results", {}).get("bindings", ()):
+        if columns is not None:
+            for name in set(row) - set(columns):
+                del row[name]
         for term in row.values():
             _relabel(term, labels)
     return json.dumps(answer).encode()
