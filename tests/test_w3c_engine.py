@@ -25,7 +25,7 @@ import pytest
 import test_w3c_query_suite
 from kg.build.publish import VirtuosoEngine, publish
 from kg.build.virtuoso import free_port
-from test_engine import ServedVirtuoso
+from realserver import ServedVirtuoso
 from test_w3c_query_suite import CASES, suite_settings, write_release
 
 pytestmark = pytest.mark.skipif(shutil.which("virtuoso-t") is None and not os.environ.get("CI"),
