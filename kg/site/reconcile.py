@@ -171,13 +171,15 @@ class Reconciler:
 
     def _similarity(self, entry: Entry, wanted: str, matcher: SequenceMatcher) -> tuple[float, bool]:
         """The closest of its names to ``wanted`` (1.0 for the same folded name), and whether one is the same.
-        A name whose quick upper bounds cannot beat the best so far is not compared in full."""
+        A name whose quick upper bounds (difflib's) fall below what could still be kept is not compared in
+        full: the answers are those of comparing every name."""
         best = 0.0
         for folded in self.names[entry.iri]:
             if folded == wanted:
                 return 1.0, True
             matcher.set_seq1(folded)
-            if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
+            floor = max(best, MIN_SIMILARITY)
+            if matcher.real_quick_ratio() >= floor and matcher.quick_ratio() >= floor:
                 best = max(best, matcher.ratio())
         return min(best, 0.99), False
 
