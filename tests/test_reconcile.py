@@ -154,7 +154,7 @@ def test_bad_requests_get_a_clear_error(client, data, message):
 def test_suggest_entities_types_and_properties_by_prefix(client):
     entities = valid("0.2", "suggest-entities-response",
                      client.get("/reconcile/suggest/entity", query_string={"prefix": "hels"}).get_json())
-    assert entities["result"][0] == {"id": "city/helsinki", "name": "Helsinki", "description": "City",
+    assert entities["result"][0] == {"id": "city/helsinki", "name": "Helsinki", "description": "City in Finland",
                                      "notable": [{"id": "City", "name": "City"}]}
     typed = client.get("/reconcile/suggest/entity", query_string={"prefix": "eurocit", "type": "CityNetwork"}).get_json()
     assert [e["id"] for e in typed["result"]] == ["organisation/eurocities"]

@@ -125,9 +125,12 @@ class Reconciler:
         return [{"id": self.classes[t].id, "name": self.classes[t].name} for t in entry.types if t in self.classes]
 
     def describe(self, entry: Entry) -> str:
-        """A line that tells namesakes apart: its classes and places."""
-        places = ", ".join(label for _iri, label in entry.places)
-        return self.catalogue.type_label(entry) + (f" in {places}" if places else "")
+        """A line that tells namesakes apart: its classes and places (where it is, else its country)."""
+        places = [label for _iri, label in entry.places]
+        if not places:
+            countries = self.facts.get(entry.iri, {}).get(self.schema_space + "country", [])
+            places = [self.catalogue.entries[c.value].label for c in countries if c.value in self.catalogue.entries]
+        return self.catalogue.type_label(entry) + (f" in {', '.join(places)}" if places else "")
 
     # -- reconciliation -----------------------------------------------------------------------
 
