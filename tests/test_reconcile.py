@@ -200,3 +200,26 @@ def test_the_draft_match_endpoint(client):
     assert results[1]["candidates"][0]["id"] == "city/helsinki" and results[1]["candidates"][0]["match"] is True
     refused = client.post("/reconcile/match", json={"queries": [{"conditions": []}]})
     assert refused.status_code == 400 and "matchType" in refused.get_json()["message"]
+
+
+# --- releases -----------------------------------------------------------------------------------
+
+def test_the_index_follows_a_release_switch(project):
+    """A name a new build adds is found as soon as the new release is served, without a restart."""
+    from kg.build.pipeline import build
+    from kg.web import create_app
+
+    first, _ = build(project)
+    app = create_app(project, first)
+    try:
+        client = app.test_client()
+        query = {"q0": {"query": "Stadi", "type": "City"}}
+        assert not any(c["match"] for c in _batch(client, query)["q0"]["result"])
+        with (project.data_dir / "common-knowledge.ttl").open("a", encoding="utf-8") as data:
+            data.write('\ncity:helsinki <http://www.w3.org/2004/02/skos/core#altLabel> "Stadi"@en .\n')
+        second, _ = build(project)
+        app.extensions["kg.releases"].switch_to(second)
+        top = _batch(client, query)["q0"]["result"][0]
+        assert top["id"] == "city/helsinki" and top["match"] is True
+    finally:
+        app.extensions["kg.releases"].close()
