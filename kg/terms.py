@@ -54,6 +54,5 @@ def fold_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name)
     folded = " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
     for prefix in _PREFIX_WORDS:
-        if folded.startswith(prefix):
-            folded = folded[len(prefix):]
+        folded = folded.removeprefix(prefix)
     return folded

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def test_a_spreadsheet_of_names_is_reconciled_to_the_right_entities(client):
         assert top["id"] == row["expected"], (row["name"], candidates)
         assert top["match"] is (row["match"] == "true"), (row["name"], top)
         assert not any(c["match"] for c in candidates[1:])
-        assert all(a["score"] >= b["score"] for a, b in zip(candidates, candidates[1:]))
+        assert all(a["score"] >= b["score"] for a, b in itertools.pairwise(candidates))
 
 
 def test_type_constraints_include_subclasses_and_exclude_other_classes(client):

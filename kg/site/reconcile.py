@@ -69,7 +69,7 @@ class Reconciler:
     abstracts: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, store: GraphStore, catalogue: Catalogue) -> "Reconciler":
+    def build(cls, store: GraphStore, catalogue: Catalogue) -> Reconciler:
         base = catalogue.base
         schema = base + "def/"
         definitions = {row["t"].value: row["d"].value for row in store.query(
