@@ -129,7 +129,7 @@ def _manifest(r: Reconciler) -> dict[str, Any]:
         "schemaSpace": r.schema_space,
         "documentation": root + "/",
         "serviceVersion": current_release().id,
-        "view": {"url": root + "/id/{{id}}"},
+        "view": {"url": root + site().urls.kinds + "{{id}}"},  # an id is the IRI after <base>id/
         "defaultTypes": [{"id": t.id, "name": t.name} for t in default_types],
         "preview": {"url": service + "/preview?id={{id}}", "width": PREVIEW_WIDTH, "height": PREVIEW_HEIGHT},
         "suggest": {kind: {"service_url": root, "service_path": f"{bp.url_prefix}/suggest/{kind}"}
