@@ -20,7 +20,8 @@ SCHEMAS = Path(__file__).parent / "vendor" / "reconciliation-api"
 
 def _validator(version: str, name: str) -> Draft202012Validator:
     """A validator for one of the specification's schemas, its references resolved among its siblings."""
-    resources = [(doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012)) for doc in (json.loads(p.read_text(encoding="utf-8")) for p in (SCHEMAS / version).glob("*.json"))]
+    documents = [json.loads(path.read_text(encoding="utf-8")) for path in (SCHEMAS / version).glob("*.json")]
+    resources = [(doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012)) for doc in documents]
     schema = json.loads((SCHEMAS / version / f"{name}.json").read_text(encoding="utf-8"))
     return Draft202012Validator(schema, registry=Registry().with_resources(resources))
 
