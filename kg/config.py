@@ -55,6 +55,7 @@ class Settings:
     release_poll_s: float = field(default=1.0, metadata={"help": "How often each HTTP process looks whether build/current names a new release, and switches to it without a restart (seconds); 0: serve the release it started with"})
     engine_url: str = field(default="", metadata={"help": "SPARQL endpoint of an engine `kg publish` loaded (Virtuoso): queries are evaluated there, behind our guard, budgets, row cap and writers, and the release served is the one the engine holds (which must be in the build folder); empty: the embedded store"})
     max_rows: int = field(default=10000, metadata={"help": "Most result rows (or triples) returned; a cut is announced in the KG-Result-Truncated header"})
+    reconcile_max_queries: int = field(default=100, metadata={"help": "Most names one reconciliation request (/reconcile, OpenRefine) may ask about at once (400 above)"})
     max_request_bytes: int = field(default=1_000_000, metadata={"help": "Largest request body accepted (413 above)"})
     max_query_depth: int = field(default=64, metadata={"help": "Deepest nesting of groups a query may have (400 above)"})
     service_allowlist: str = field(default="", metadata={"help": "Space-separated endpoint IRIs that SERVICE may call; empty: SERVICE is refused"})

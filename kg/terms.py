@@ -1,7 +1,10 @@
-"""RDF terms and graphs both wings use: our prefixes bound on rdflib graphs, and terms converted
-between rdflib (the reference engines, reports, small descriptions) and Oxigraph (everything else)."""
+"""RDF terms and graphs both wings use: our prefixes bound on rdflib graphs, terms converted between
+rdflib (the reference engines, reports, small descriptions) and Oxigraph (everything else), and names
+folded for matching (the build's GeoNames links and the served reconciliation compare them alike)."""
 
 from __future__ import annotations
+
+import unicodedata
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -40,3 +43,16 @@ def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     if term.language:
         return ox.Literal(str(term), language=term.language)
     return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None)
+
+
+#: Words a place's name may start with that do not tell places apart ("City of Helsinki" is Helsinki).
+_PREFIX_WORDS = ("city of ", "municipality of ")
+
+
+def fold_name(name: str) -> str:
+    """A name as the matching compares it: no accents, no case, no "City of"; Zürich = zurich."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    folded = " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+    for prefix in _PREFIX_WORDS:
+        folded = folded.removeprefix(prefix)
+    return folded

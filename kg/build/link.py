@@ -21,7 +21,6 @@ unlinked; nothing is guessed.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import version
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from kg.build.load import LoadedGraphs, source_files
 from kg.config import BASE_IRI, Settings
+from kg.terms import fold_name as fold
 
 LINKS_STEM = "links-geonames"
 DESCRIPTION_STEM = "sources." + LINKS_STEM  # the loader puts data/<graph>.<part>.ttl into graph/<graph>
@@ -38,7 +38,6 @@ GEONAMES_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 #: namesakes (more ambiguity), a larger one would lose Strasbourg-sized cities.
 MIN_CITY_POPULATION = 15000
 _DATE_LINE = re.compile(r'^    dcterms:created "(\d{4}-\d{2}-\d{2})"\^\^xsd:date', re.MULTILINE)
-_PREFIX_WORDS = ("city of ", "municipality of ")
 INSTANCES = BASE_IRI + "id/"
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
@@ -110,16 +109,6 @@ class Links:
         lines = [f"{len(self.cities)} cities and {len(self.countries)} countries linked to GeoNames"]
         lines += [f"unmatched: <{place.iri}> ({place.label}): {reason}" for place, reason in self.unmatched]
         return "\n".join(lines)
-
-
-def fold(name: str) -> str:
-    """A name as the matching compares it: no accents, no case, no "City of"; Zürich = zurich."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    folded = " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
-    for prefix in _PREFIX_WORDS:
-        if folded.startswith(prefix):
-            folded = folded[len(prefix):]
-    return folded
 
 
 def generated_files(settings: Settings) -> tuple[Path, Path]:
