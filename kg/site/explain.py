@@ -53,7 +53,11 @@ class Step:
         return RULE_TABLES.get((self.rule or "").split("-")[0])
 
 
-def parse_triple(s: str | None, p: str | None, o: str | None) -> ox.Triple:
+def _has_blank(triple: ox.Triple) -> bool:
+    return isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode)
+
+
+def parse_triple(s: str | None, p: str | None, o: str | None, blank_ok: bool = False) -> ox.Triple:
     """The triple named by the ``s``, ``p`` and ``o`` parameters; :class:`BadTerm` says what is wrong."""
     terms = []
     for name, text, literal_ok in (("s", s, False), ("p", p, False), ("o", o, True)):
@@ -71,6 +75,9 @@ def parse_triple(s: str | None, p: str | None, o: str | None) -> ox.Triple:
         raise BadTerm(f"not an N-Triples triple: {' '.join(terms)} ({error})") from None
     if len(parsed) != 1:
         raise BadTerm(f"not one N-Triples triple: {' '.join(terms)}")
+    if _has_blank(parsed[0].triple) and not blank_ok:
+        raise BadTerm("a blank node cannot be named in a link (each release names its blank nodes afresh): "
+                      "explanations are given for triples of IRIs and literals")
     return parsed[0].triple
 
 
@@ -103,6 +110,8 @@ class Explainer:
         return self._step(triple, set())
 
     def _step(self, triple: ox.Triple, above: set[ox.Triple]) -> Step:
+        if _has_blank(triple):
+            triple = self._renamed(triple)
         graphs = self._asserted_in(triple)
         if graphs:
             return Step(triple, None, (), graphs)
@@ -112,6 +121,16 @@ class Explainer:
         rule, premises = found
         below = above | {triple}
         return Step(triple, rule, tuple(self._step(p, below) for p in premises), (), rule != SCHEMA_CLOSURE_RULE)
+
+    def _renamed(self, premise: ox.Triple) -> ox.Triple:
+        """A recorded premise with blank nodes, as this store names them: loading the store renamed the
+        build's blank nodes, so the premise is matched with each blank node standing for any blank node (an
+        asserted match first). Unmatched, it is returned as recorded, and shows as not recorded."""
+        pattern = [None if isinstance(t, ox.BlankNode) else t for t in premise]
+        matches = [q for q in self.store.store.quads_for_pattern(*pattern, None)
+                   if all(isinstance(t, ox.BlankNode) for t, want in zip(q.triple, pattern) if want is None)]
+        matches.sort(key=lambda q: q.graph_name == self.inferred_graph)
+        return matches[0].triple if matches else premise
 
     def _asserted_in(self, triple: ox.Triple) -> tuple[str, ...]:
         """The named graphs other than the inferred one that state ``triple``."""
@@ -138,7 +157,7 @@ class Explainer:
             names = dict(self._db.execute(f"SELECT id, term FROM terms WHERE id IN ({','.join('?' * len(premise_ids))})",
                                           premise_ids).fetchall()) if premise_ids else {}
         terms = [names[i] for i in premise_ids]
-        premises = [parse_triple(*terms[i:i + 3]) for i in range(0, len(terms), 3)]
+        premises = [parse_triple(*terms[i:i + 3], blank_ok=True) for i in range(0, len(terms), 3)]
         return rule, premises
 
     def close(self) -> None:
