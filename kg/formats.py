@@ -57,6 +57,8 @@ TRIG = Format("application/trig", "trig", "trig", "TriG", W3C_FORMATS + "TriG", 
 NQUADS = Format("application/n-quads", "nquads", "nq", "N-Quads", W3C_FORMATS + "N-Quads", rdf=ox.RdfFormat.N_QUADS,
                 rdflib="nquads", graphs=True)
 HTML = Format("text/html", "html", "html", "HTML", aliases=("application/xhtml+xml",))
+#: Plain JSON documents of our own shape (an explanation); not an RDF or results format, so not in ALL_FORMATS.
+DOCUMENT_JSON = Format("application/json", "document-json", "json", "JSON")
 
 RESULT_FORMATS = (JSON, XML, CSV, TSV)
 #: RDF formats of one graph (or of triples without graphs), then those that keep named graphs.

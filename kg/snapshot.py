@@ -11,6 +11,7 @@ snapshot holds and where, so that the serving side reads it without importing th
 ``dumps/``             the downloads (:data:`DUMP_FORMATS`)
 ``void.ttl``           the VoID and DCAT description of the dataset
 ``queries/``           the competency questions and their expected answers, as the build read them
+``explanations.sqlite``  the OWL 2 RL rule and premises of each inferred triple (:data:`EXPLANATIONS_FILE`)
 =====================  ==========================================================================
 """
 
@@ -36,6 +37,18 @@ STORE_DIR = "store"
 DUMPS_DIR = "dumps"
 VOID_FILE = "void.ttl"
 QUESTIONS_DIR = "queries"
+#: SQLite: ``terms(id, term)`` (N-Triples), ``derivations(s, p, o, rule, premises)`` (term ids; premises
+#: are ids, three per triple, space-separated) and ``about(key, value)``, whose ``recorded`` is ``1`` when the
+#: build knew the derivations and ``0`` when its engine did not say (``note`` says why).
+EXPLANATIONS_FILE = "explanations.sqlite"
+EXPLANATIONS_TABLES = (
+    "CREATE TABLE terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)",
+    "CREATE TABLE derivations (s INTEGER NOT NULL, p INTEGER NOT NULL, o INTEGER NOT NULL, rule TEXT NOT NULL,"
+    " premises TEXT NOT NULL, PRIMARY KEY (s, p, o)) WITHOUT ROWID",
+    "CREATE TABLE about (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+#: The rule named for a schema triple that the general engine (reasonable) derived: it does not say from what.
+SCHEMA_CLOSURE_RULE = "schema-closure"
 #: The lock file of a snapshot: see :class:`Lease`.
 LEASE_FILE = ".lease"
 #: What the store's default graph holds, recorded in the manifest. 2: the asserted union only (see
@@ -212,8 +225,9 @@ def verify(snapshot: Snapshot) -> list[str]:
     whole: how a release copied to a replica is checked before the replica serves it (docs/deploy.md)."""
     problems = []
     files = [(f"dumps/{fmt.file}", entry) for fmt, entry in snapshot.dumps()]
-    if "void" in snapshot.manifest:
-        files.append((snapshot.manifest["void"]["file"], snapshot.manifest["void"]))
+    for artefact in ("void", "explanations"):
+        if artefact in snapshot.manifest:
+            files.append((snapshot.manifest[artefact]["file"], snapshot.manifest[artefact]))
     for name, entry in files:
         path = snapshot.path / name
         if not path.is_file():

@@ -73,6 +73,9 @@ class InstanceRules:
     super_classes: list[tuple[str, str]] = field(default_factory=list)  # x a C => x a D
     subject_types: list[tuple[str, str]] = field(default_factory=list)  # s p o => s a D
     object_types: list[tuple[str, str]] = field(default_factory=list)  # s p o => o a D
+    #: The closed schema's one-step rules, (rule, schema premise's predicate) -> (IRI, IRI) rows: how
+    #: :mod:`kg.build.derivations` explains each conclusion the composed tables above produce at once.
+    steps: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
     def compile(cls, schema: Graph) -> "InstanceRules":
@@ -88,6 +91,7 @@ class InstanceRules:
 
         sub_class, sub_property = pairs(RDFS.subClassOf), pairs(RDFS.subPropertyOf)
         domains, ranges, inverses = pairs(RDFS.domain), pairs(RDFS.range), pairs(OWL.inverseOf)
+        stated_inverses = sorted((p, q) for p, qs in inverses.items() for q in qs)
         for p, others in list(inverses.items()):
             for q in others:
                 inverses[q].add(p)
@@ -99,6 +103,13 @@ class InstanceRules:
             return {c for c in found if c not in _NOISE_CLASSES and not c.startswith(str(XSD))}
 
         rules = cls()
+        rules.steps = {
+            ("prp-spo1", str(RDFS.subPropertyOf)): sorted((p, q) for p, qs in sub_property.items() for q in qs if q != p),
+            ("prp-inv1", str(OWL.inverseOf)): stated_inverses,
+            ("prp-dom", str(RDFS.domain)): sorted((p, c) for p, cs in domains.items() for c in classes(cs) & cs),
+            ("prp-rng", str(RDFS.range)): sorted((p, c) for p, cs in ranges.items() for c in classes(cs) & cs),
+            ("cax-sco", str(RDFS.subClassOf)): sorted((c, d) for c in sub_class for d in classes({c}) - {c}),
+        }
         for c in sorted(sub_class):
             rules.super_classes += [(c, d) for d in sorted(classes({c}) - {c})]
         for p in sorted(set(sub_property) | set(inverses) | set(domains) | set(ranges)):

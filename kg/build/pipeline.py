@@ -17,7 +17,8 @@ from rdflib import Graph
 from kg.build.concurrency import Background
 from kg.build.dumps import write_dumps
 from kg.build.load import LoadedGraphs, load_shapes, load_sources, turtle_files
-from kg.build.reason import infer_into
+from kg.build.derivations import write_artefact
+from kg.build.reason import Explanations, infer_into
 from kg.build.report import ValidationReport
 from kg.build.validate import validate
 from kg.build.void import write_void
@@ -60,6 +61,7 @@ class Pipeline:
     settings: Settings
     loaded: LoadedGraphs
     shapes: Graph
+    explanations: Explanations | None = None  # set by reason()
 
     @classmethod
     def load(cls, settings: Settings) -> "Pipeline":
@@ -85,9 +87,9 @@ class Pipeline:
                         engine=self.settings.shacl_engine)
 
     def reason(self) -> None:
-        """Write the inferences into the loaded store's inferred graph."""
-        infer_into(self.loaded.store, self.settings.ontology_graph, self.settings.inferred_graph,
-                   self.settings.reasoner)
+        """Write the inferences into the loaded store's inferred graph, keeping what is known of their derivations."""
+        self.explanations = infer_into(self.loaded.store, self.settings.ontology_graph, self.settings.inferred_graph,
+                                       self.settings.reasoner)
 
     def infer(self) -> Graph:
         """The inferences as an rdflib graph."""
@@ -169,11 +171,14 @@ def build(settings: Settings, stages: Stages | None = None) -> tuple[Snapshot, V
         "reasoner": settings.reasoner,
         "shacl_engine": settings.shacl_engine,
     }
+    explained = pipeline.explanations
+    assert explained is not None  # reasoning.result() returned: reason() ran
     # The downloads, the VoID description of the store and the downloads, and the example queries the
     # server offers: written inside the snapshot.
     with stages.stage("snapshot"):
         snapshot = writer.finish(manifest, keep=settings.keep_snapshots,
-                                 artefacts=(write_dumps, write_void, partial(copy_questions, question_files(settings))))
+                                 artefacts=(write_dumps, write_void, partial(copy_questions, question_files(settings)),
+                                            partial(write_artefact, explained.derivations, explained.note)))
     stages.rows.sort(key=lambda row: _STAGE_ORDER.index(row[0]))
     return snapshot, report
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Iterable
 
 import pyoxigraph as ox
@@ -38,7 +39,7 @@ from owlrl.XsdDatatypes import OWL_RL_Datatypes
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from kg.build import owl_rl_rules
+from kg.build import derivations, owl_rl_rules
 from kg.terms import new_graph, to_oxigraph, to_rdflib
 
 log = logging.getLogger(__name__)
@@ -102,11 +103,21 @@ def infer(asserted: Graph, engine: str = "oxigraph") -> Graph:
 _NO_GRAPH, _TARGET = "urn:x-kg:no-graph", "urn:x-kg:inferred"
 
 
-def infer_into(store: ox.Store, ontology_graph: str, target: str, engine: str) -> None:
+@dataclass(frozen=True)
+class Explanations:
+    """What :func:`infer_into` knows of why each inferred triple is there (see :mod:`kg.build.derivations`):
+    ``derivations`` is None when the engine that reasoned does not say, and ``note`` says which engine."""
+
+    derivations: dict[derivations.Triple, derivations.Derivation] | None
+    note: str
+
+
+def infer_into(store: ox.Store, ontology_graph: str, target: str, engine: str) -> Explanations:
     """Write the inferences from the store's default graph into named graph ``target`` (replacing it).
 
     The default graph is the asserted union; the ontology graph is where the schema is stated (schema
-    statements elsewhere are found too). With ``"oxigraph"`` only the schema is handed to Python.
+    statements elsewhere are found too). With ``"oxigraph"`` only the schema is handed to Python, and the
+    derivations are recorded; the general engines do not report them.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown OWL 2 RL engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -135,10 +146,14 @@ def infer_into(store: ox.Store, ontology_graph: str, target: str, engine: str) -
                 messages = owl_rl_rules.clashes(store, target, compiled, disjoint)
                 if messages:
                     raise InconsistentGraph(sorted(messages))
-                return
+                schema_nt = ((str(to_oxigraph(s)), str(to_oxigraph(p)), str(to_oxigraph(o))) for s, p, o in schema_inferred)
+                return Explanations(derivations.record(store, target, compiled, schema_nt),
+                                    "recorded by the compiled OWL 2 RL instance rules (kg.build.owl_rl_rules)")
         engine = "reasonable"
     inferred = infer(_rdflib_graph(store, None), engine=engine)
     store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name) for s, p, o in inferred)
+    return Explanations(None, f"this release was reasoned by {engine} (or owlrl, its fallback), "
+                              "which does not report which rule and premises derived a triple")
 
 
 def _rdflib_graph(store: ox.Store, graph: str | None) -> Graph:

@@ -166,11 +166,19 @@ class PageBuilder:
         rank = {iri: i for i, iri in enumerate(PROPERTY_ORDER)}
         rows = []
         for iri, kept in group_by_predicate(fold_echoes(facts, rank)).items():
-            shown = [self.value(f.value, f.graphs, iri) | {"also": self.also(f)} for f in kept]
+            shown = [self.value(f.value, f.graphs, iri) | {"also": self.also(f), "explain": self.explain_link(iri, f)}
+                     for f in kept]
             shown.sort(key=lambda v: (v["inferred"], natural(v["text"])))
             rows.append({"property": self.prop(iri), "values": shown, "inferred": all(v["inferred"] for v in shown)})
         rows.sort(key=lambda r: (r["inferred"], self.property_key(r["property"]["iri"])))
         return rows
+
+    def explain_link(self, predicate: str, fact: Fact) -> str | None:
+        """Where an inferred value's derivation is shown (/explain); None for asserted values and blank nodes,
+        which a link cannot name across releases."""
+        if not fact.inferred or isinstance(fact.value, ox.BlankNode):
+            return None
+        return self.urls.explain(f"<{self.d.iri}>", f"<{predicate}>", str(fact.value))
 
     def also(self, fact: Fact) -> dict | None:
         """The "Also as …" line of a fact: its echoes, each by the term that differs (the class, or the property)."""

@@ -62,6 +62,10 @@ class Urls:
         params = {k: v for k, v in (("q", q), ("type", type), ("year", year), ("page", page if page and page > 1 else None)) if v}
         return self.search_page + (f"?{urlencode(params)}" if params else "")
 
+    def explain(self, subject: str, predicate: str, obj: str) -> str:
+        """Why an inferred triple holds (``/explain``); the terms in N-Triples syntax (IRIs may be bare)."""
+        return "/explain?" + urlencode({"s": subject, "p": predicate, "o": obj}, quote_via=quote)
+
     def download(self, file: str) -> str:
         return self.downloads + quote(file, safe="")
 

@@ -62,9 +62,10 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
     app.register_blueprint(ui.bp)
     app.register_blueprint(dataset.bp)
     app.register_blueprint(ontology.bp)
-    from kg.web import reconcile, resources
+    from kg.web import explain, reconcile, resources
     app.register_blueprint(resources.bp)
     app.register_blueprint(reconcile.bp)
+    app.register_blueprint(explain.bp)
 
     @app.before_request
     def _start() -> None:
