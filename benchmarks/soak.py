@@ -5,7 +5,7 @@
     python benchmarks/soak.py --env KG_CLIENT_QUERY_BUDGET_S=20 --env KG_CLIENT_MAX_QUERIES=2
 
 It generates a synthetic project (`kg synth`, --triples, default 10^5), builds it (`kg build`), serves it
-with `kg serve` (its own session, KG_KEEP_SNAPSHOTS=2 so that pruning really happens) and then, for
+with `kg serve` (its own session, KG_KEEP_RELEASES=2 so that pruning really happens) and then, for
 --minutes in all:
 
 * **well-behaved clients**, each from its own loopback address (127.0.0.2, 127.0.0.3, …; the server sees
@@ -469,7 +469,7 @@ class Soak:
         return {**{k: str(v) for k, v in given.items() if v is not None}, **self.o.env}
 
     def env(self, serve: bool) -> dict[str, str]:
-        env = {**os.environ, "KG_ROOT": str(self.project), "KG_KEEP_SNAPSHOTS": str(self.o.keep_snapshots)}
+        env = {**os.environ, "KG_ROOT": str(self.project), "KG_KEEP_RELEASES": str(self.o.keep_snapshots)}
         if serve:
             env.update({"KG_HOST": "127.0.0.1", "KG_PORT": str(self.port), **self.server_settings()})
         return env
@@ -1275,7 +1275,7 @@ class Report:
                      f"{build.get('total_triples', 0):,} triples with the inferred ones, peak "
                      f"{max((v['peak_mb'] for v in build.get('stages', {}).values()), default=0)} MB; "
                      f"`kg serve` answered {s.setup.get('serve_start_s', 0):.1f} s after it started")
-        env = {**s.server_settings(), "KG_KEEP_SNAPSHOTS": o.keep_snapshots}
+        env = {**s.server_settings(), "KG_KEEP_RELEASES": o.keep_snapshots}
         lines.append("- Server settings: " + ", ".join(f"{k}={v}" for k, v in env.items()) + "; the rest default; "
                      f"seen running: {s.http_count} HTTP processes with {s.ready_workers} query worker(s) each at rest")
         lines.append(f"- Phases: baseline {s.t_soak - s.t_baseline:.0f} s (well-behaved clients only), soak "
@@ -1484,7 +1484,7 @@ def parse(argv: list[str] | None) -> Options:
                    help="the abuser's pause after a 429 (default 0.05 s: abusive, not a flood)")
     p.add_argument("--baseline", type=float, help="seconds of baseline without the abuser (default: 15%% of the run, 10-60 s)")
     p.add_argument("--slot", type=float, help="seconds per slot of the fault schedule (default 30, less for short runs)")
-    p.add_argument("--keep-snapshots", type=int, default=2, help="KG_KEEP_SNAPSHOTS of the builds (default 2)")
+    p.add_argument("--keep-snapshots", type=int, default=2, help="KG_KEEP_RELEASES of the builds (default 2)")
     p.add_argument("--http-workers", type=int, help="KG_HTTP_WORKERS (default: the server's)")
     p.add_argument("--query-workers", type=int, help="KG_QUERY_WORKERS (default: the server's)")
     p.add_argument("--env", type=_env_pair, action="append", default=[], metavar="KG_NAME=VALUE",

@@ -26,7 +26,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BASE_IRI = "https://w3id.org/integrating-cities/"
 #: Settings that once existed, with what to do instead: a variable left set is an error, not ignored.
 RETIRED = {"KG_BASE_IRI": "the base IRI is not configurable: the sources spell it (see BASE_IRI in kg/config.py)",
-           "KG_METRICS_DIR": "it is now KG_STATE_DIR, which also holds the clients' query budgets"}
+           "KG_METRICS_DIR": "it is now KG_STATE_DIR, which also holds the clients' query budgets",
+           "KG_KEEP_SNAPSHOTS": "it is now KG_KEEP_RELEASES: every snapshot kept is a release that stays queryable"}
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ class Settings:
 
     root: Path = field(default_factory=lambda: default_root(), metadata={"help": "Project folder holding ontology/, data/, shapes/ and queries/ (default: the current folder if it has them, else the package's checkout)"})
     build_dir_name: str = field(default="build", metadata={"help": "Where `kg build` writes snapshots, relative to root or absolute; `current` links to the last good one"})
-    keep_snapshots: int = field(default=3, metadata={"help": "How many snapshots to keep in the build folder"})
+    keep_releases: int = field(default=3, metadata={"help": "How many releases (snapshots) to keep in the build folder; each stays queryable at /release/<id>/sparql and downloadable, the current one also at /sparql"})
+    release_idle_s: float = field(default=300.0, metadata={"help": "An old release's endpoint (opened on its first request) is closed after this many seconds without one, so kept releases cost no query workers while nobody asks them"})
+    permalink_max_bytes: int = field(default=10_000_000, metadata={"help": "Largest size of the append-only file of query permalinks (/q/<hash>); when full, new permalinks are refused (507) and existing ones still resolve"})
     host: str = field(default="127.0.0.1", metadata={"help": "Address `kg serve` listens on"})
     port: int = field(default=8000, metadata={"help": "Port `kg serve` listens on"})
     http_workers: int = field(default_factory=lambda: min(4, cores()), metadata={"help": "HTTP server processes of `kg serve`, each with its own threads, query workers and handle on the store (default: the cores, at most 4)"})

@@ -96,7 +96,7 @@ def debris(root: Path) -> list[str]:
 def project_env(project, tmp_path):
     """A private project with one build, and the environment `kg serve` runs on it with."""
     first, _ = build(project)
-    env = {"KG_ROOT": str(project.root), "KG_KEEP_SNAPSHOTS": "1", "KG_HTTP_WORKERS": "2", "KG_QUERY_WORKERS": "1",
+    env = {"KG_ROOT": str(project.root), "KG_KEEP_RELEASES": "1", "KG_HTTP_WORKERS": "2", "KG_QUERY_WORKERS": "1",
            "KG_STATE_DIR": str(tmp_path / "state"), "KG_RELEASE_POLL_S": "0.2", "KG_SHUTDOWN_GRACE_S": str(GRACE_S)}
     return env, first.path.name
 

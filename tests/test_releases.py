@@ -26,7 +26,7 @@ COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"  # not a bounded lookup: a 
 def serving(project, tmp_path):
     """`kg serve` (two HTTP processes) on a private project whose builds keep one snapshot."""
     first, _ = build(project)
-    env = {"KG_ROOT": str(project.root), "KG_KEEP_SNAPSHOTS": "1", "KG_HTTP_WORKERS": "2", "KG_QUERY_WORKERS": "1",
+    env = {"KG_ROOT": str(project.root), "KG_KEEP_RELEASES": "1", "KG_HTTP_WORKERS": "2", "KG_QUERY_WORKERS": "1",
            "KG_STATE_DIR": str(tmp_path / "state"), "KG_RELEASE_POLL_S": "0.2"}
     server = realserver.start(env, tmp_path / "serve.log")
     server.env, server.first = env, first

@@ -68,7 +68,7 @@ def deployment(project, tmp_path):
         shutil.copytree(project.root, root, symlinks=True)
         roots.append(root)
         env = {"KG_ROOT": str(root), "KG_HTTP_WORKERS": "1", "KG_QUERY_WORKERS": "1", "KG_RELEASE_POLL_S": "0.2",
-               "KG_STATE_DIR": str(tmp_path / f"state{n}"), "KG_TRUSTED_PROXIES": "127.0.0.1", "KG_KEEP_SNAPSHOTS": "2"}
+               "KG_STATE_DIR": str(tmp_path / f"state{n}"), "KG_TRUSTED_PROXIES": "127.0.0.1", "KG_KEEP_RELEASES": "2"}
         replicas.append(realserver.start(env, tmp_path / f"replica{n}.log", new_session=True))
     front_port = realserver.free_port()
     config = (HAPROXY_CONFIG.read_text(encoding="utf-8")

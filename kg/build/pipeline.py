@@ -176,7 +176,7 @@ def build(settings: Settings, stages: Stages | None = None) -> tuple[Snapshot, V
     # The downloads, the VoID description of the store and the downloads, and the example queries the
     # server offers: written inside the snapshot.
     with stages.stage("snapshot"):
-        snapshot = writer.finish(manifest, keep=settings.keep_snapshots,
+        snapshot = writer.finish(manifest, keep=settings.keep_releases,
                                  artefacts=(write_dumps, write_void, partial(copy_questions, question_files(settings)),
                                             partial(write_artefact, explained.derivations, explained.note)))
     stages.rows.sort(key=lambda row: _STAGE_ORDER.index(row[0]))

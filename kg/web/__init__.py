@@ -36,7 +36,8 @@ PREFLIGHT_HEADERS = {
 
 def create_app(settings: Settings | None = None, snapshot: Snapshot | None = None) -> Flask:
     """An application serving ``snapshot`` (default: the current snapshot of ``settings``)."""
-    from kg.web import dataset, meta, ontology, sparql, ui
+    from kg.web import cite, dataset, meta, ontology, sparql, ui
+    from kg.web.kept import KeptReleases
 
     settings = settings or load_settings()
     app = Flask(__name__, static_folder=None)
@@ -50,9 +51,12 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
     watch_s = settings.release_poll_s if snapshot is None else 0.0
     releases = Releases(settings, snapshot or Snapshot.open(served_path(settings)), Metrics(settings.state_folder),
                         Ledger(settings.state_folder, settings.client_query_budget_s, settings.client_max_queries), watch_s)
+    kept = KeptReleases(settings, releases)
+    atexit.register(kept.close)
     atexit.register(releases.close)
     app.extensions["kg.settings"] = settings
     app.extensions["kg.releases"] = releases
+    app.extensions["kg.kept"] = kept
     app.extensions["kg.urls"] = urls = Urls(settings.base_iri)
     app.extensions["kg.clients"] = ClientAddress(settings.trusted_proxy_networks)
     app.jinja_env.globals["urls"] = urls  # every template links through the same builder
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None, snapshot: Snapshot | None = Non
     app.register_blueprint(ui.bp)
     app.register_blueprint(dataset.bp)
     app.register_blueprint(ontology.bp)
+    app.register_blueprint(cite.bp)
     from kg.web import explain, reconcile, resources
     app.register_blueprint(resources.bp)
     app.register_blueprint(reconcile.bp)

@@ -165,7 +165,7 @@ def service_description() -> Response:
     Turtle when nothing offered is acceptable (a description beats a 406 for a client probing the endpoint)."""
     best = negotiated(DESCRIPTION_FORMATS) or TURTLE
     if best is HTML:
-        return ui.editor()
+        return ui.editor(request.path)
     kg = endpoint()
     graph = service_graph(request.base_url, kg.snapshot.manifest, current_release().graph_labels)
     body = graph.serialize(format=best.rdflib, encoding="utf-8")

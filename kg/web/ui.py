@@ -56,17 +56,19 @@ def _immutable(response: Response) -> Response:
     return response
 
 
-def editor() -> Response:
-    """The query editor page (also answers a browser's GET /sparql without a query)."""
+def editor(endpoint: str | None = None) -> Response:
+    """The query editor page (also answers a browser's GET /sparql without a query), sending its queries to
+    ``endpoint`` (a path; default /sparql, the current release): a release's editor is pinned to it."""
     urls = current_app.extensions["kg.urls"]
+    endpoint = endpoint or urls.sparql
     examples = [_example(q.name, q.title, q.question, q.text) for q in current_release().questions]
     page = render_template(
         "editor.html",
         examples=examples,
         default_query=default_query(),
-        config={"endpoint": urls.sparql, "prefixes": PREFIXES, "defaultQuery": default_query(), "base": urls.base,
+        config={"endpoint": endpoint, "release": current_release().id, "prefixes": PREFIXES, "defaultQuery": default_query(), "base": urls.base,
                 "atlas": asset_url("map/countries-110m.json")},
-        endpoint_url=request.host_url.rstrip("/") + urls.sparql,
+        endpoint_url=request.host_url.rstrip("/") + endpoint,
         asset=asset_url,
     )
     return Response(page, mimetype="text/html", headers={"Vary": "Accept", "Cache-Control": "no-cache"})
