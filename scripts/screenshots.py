@@ -26,6 +26,9 @@ from kg.config import load_settings  # noqa: E402
 VIEWPORT = {"width": 1280, "height": 900}
 EDITOR_VIEWPORT = {"width": 1280, "height": 1200}  # tall enough for the editor and the first results
 RESULT_TIMEOUT_MS = 30_000
+#: An inferred fact whose explanation takes more than one rule: Helsinki is a schema:Place.
+EXPLAINED = ("/explain?s=%3Chttps%3A%2F%2Fw3id.org%2Fintegrating-cities%2Fid%2Fcity%2Fhelsinki%3E"
+             "&p=%3Chttp%3A%2F%2Fwww.w3.org%2F1999%2F02%2F22-rdf-syntax-ns%23type%3E&o=%3Chttps%3A%2F%2Fschema.org%2FPlace%3E")
 
 
 def serve(build_dir: Path) -> tuple[str, Callable[[], None]]:
@@ -59,7 +62,7 @@ def photograph(url: str, out: Path, chromium: str) -> list[Path]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"])
         page = browser.new_context(viewport=VIEWPORT).new_page()
-        for name, path in (("home", "/"), ("city", "/id/city/helsinki")):
+        for name, path in (("home", "/"), ("city", "/id/city/helsinki"), ("explain", EXPLAINED)):
             page.goto(url + path)
             page.screenshot(path=out / f"{name}.png")
             written.append(out / f"{name}.png")

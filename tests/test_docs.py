@@ -31,7 +31,7 @@ def test_quick_start_has_exactly_two_commands():
 
 def test_the_readme_screenshots_exist_and_the_script_that_makes_them():
     shots = re.findall(r"!\[[^\]]+\]\((docs/screenshots/[^)]+\.png)\)", README)
-    assert {Path(s).stem for s in shots} == {"home", "city", "editor"}
+    assert {Path(s).stem for s in shots} == {"home", "city", "editor", "explain"}
     for shot in shots:
         assert (PROJECT_ROOT / shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
     script = (PROJECT_ROOT / "scripts" / "screenshots.py").read_text(encoding="utf-8")
