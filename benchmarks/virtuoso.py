@@ -83,13 +83,14 @@ class Virtuoso:
         nquads, union = self.snapshot.dump_file(DUMP), self.snapshot.dump_file(UNION_DUMP)
         try:
             self.running = VirtuosoDatabase(self.folder, self.tuning).start(dirs_allowed=[nquads.parent])
-            own = self.running.graph_names()
+            own = set(self.running.graph_counts())
             started = time.perf_counter()
             self.running.bulk_load([(nquads, UNION_GRAPH), (union, UNION_GRAPH)] if self.set_union else [(nquads, UNION_GRAPH)])
             self.load_seconds = time.perf_counter() - started
             expected = expected_counts(self.snapshot)
-            self.graphs = sorted(self.running.graph_names() - own - {UNION_GRAPH})
-            self.quads = sum(self.running.graph_counts(self.graphs).values())
+            loaded = {g: n for g, n in self.running.graph_counts().items() if g not in own | {UNION_GRAPH}}
+            self.graphs = sorted(loaded)
+            self.quads = sum(loaded.values())
             if self.quads != sum(expected.values()):
                 raise VirtuosoError(f"Virtuoso holds {self.quads} quads in the loaded graphs, the release {sum(expected.values())}")
             if self.set_union:

@@ -331,7 +331,7 @@ class VirtuosoEngine(ReleaseDatabases):
         self._named = tuple(expected_counts(snapshot))
         try:
             self._running = database.start(dirs_allowed=[snapshot.dump_file(DUMP).parent])
-            self._own_graphs = self._running.graph_names()  # Virtuoso's own, in every new database
+            self._own_graphs = set(self._running.graph_counts())  # Virtuoso's own, in every new database
             marker = database.folder / "kg-release.nt"
             marker.write_text(engine_release_statement(snapshot.manifest["build_id"]), encoding="utf-8")
             self._running.bulk_load([(snapshot.dump_file(DUMP), UNION_GRAPH), (snapshot.dump_file(UNION_DUMP), UNION_GRAPH),
@@ -350,8 +350,8 @@ class VirtuosoEngine(ReleaseDatabases):
     def graph_counts(self) -> dict[str, int]:
         """The release's graphs as Virtuoso holds them: not its own graphs, the union or the release's name."""
         assert self._running is not None, "stage a release first"
-        return self._running.graph_counts(self._running.graph_names() - self._own_graphs
-                                          - {UNION_GRAPH, ENGINE_RELEASE_GRAPH})
+        return {graph: n for graph, n in self._running.graph_counts().items()
+                if graph not in self._own_graphs | {UNION_GRAPH, ENGINE_RELEASE_GRAPH}}
 
     def switch(self, snapshot: Snapshot, check: Check) -> None:
         self._stop()

@@ -167,17 +167,13 @@ class Virtuoso:
         """SPARQL JSON results of ``sparql`` over the dataset named (see the module's docstring)."""
         return sparql_form(self.url, sparql, timeout, default_graphs=default_graphs, named_graphs=named_graphs)
 
-    def graph_names(self) -> set[str]:
-        # In SQL: SPARQL's `SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }` takes Virtuoso 7.2 minutes on
-        # 2*10^5 quads, while the distinct keys of the quad table's G column take milliseconds.
-        return set(self.isql("SELECT DISTINCT id_to_iri(G) FROM DB.DBA.RDF_QUAD;").split())
+    def graph_counts(self) -> dict[str, int]:
+        """Triples per graph Virtuoso holds, its own graphs included, in one pass over the quad table.
 
-    def graph_counts(self, graphs: Iterable[str]) -> dict[str, int]:
-        """Triples per graph of ``graphs`` (counted in the quad table; a graph Virtuoso lacks counts 0)."""
-        counts = {}
-        for graph in graphs:
-            counts[graph] = int(self.isql(f"SELECT COUNT(*) FROM DB.DBA.RDF_QUAD WHERE G = iri_to_id('{_sql(graph)}', 0);").strip() or 0)
-        return counts
+        In SQL: SPARQL's ``GRAPH ?g`` over every graph takes Virtuoso 7.2 minutes on 2*10^5 quads, while
+        grouping the quad table's G column takes milliseconds."""
+        out = self.isql("SELECT id_to_iri(G), COUNT(*) FROM DB.DBA.RDF_QUAD GROUP BY G;")
+        return {graph: int(count) for graph, count in (line.split() for line in out.splitlines() if line.strip())}
 
     def bulk_load(self, files: Iterable[tuple[Path, str]], timeout: float = 3600) -> None:
         """Load N-Quads/N-Triples files (``.gz`` too) with Virtuoso's bulk loader, then checkpoint.
